@@ -1,0 +1,116 @@
+"""Module 2 views: the pyramid sorting widget and the escalation explorer.
+
+Thin layers over :class:`course.pyramid.PyramidSorter` and
+:class:`course.pyramid.EscalationExplorer`: every decision is made there; a ``ValueError`` is
+shown as a message. Charts are PNG images rendered here, so the views need no browser to build
+and call no outside host; each chart has a text or table alternative beside it.
+"""
+
+from __future__ import annotations
+
+import html
+
+import ipywidgets as W
+import pandas as pd
+
+from course import pyramid
+from course.widgets import guard, message_html, show_message
+
+__all__ = ["escalation_explorer", "sorting_widget"]
+
+
+def _table_html(frame: pd.DataFrame, caption: str) -> str:
+    return (f"<details><summary>{html.escape(caption)}</summary>"
+            f"{frame.to_html(border=0, na_rep='–')}</details>")
+
+
+def _item_html(item: dict) -> str:
+    where = " · ".join(html.escape(str(item[k])) for k in ("month", "province_id", "kind", "actor")
+                       if k in item)
+    return (f"<div style='border:1px solid #ccc;padding:8px;margin:4px 0'>"
+            f"<small>Fictional scenario · {html.escape(str(item['item_id']))} · {where}</small>"
+            f"<p style='margin:6px 0 0 0'>{html.escape(str(item['summary']))}</p></div>")
+
+
+def sorting_widget(sorter: pyramid.PyramidSorter) -> W.VBox:
+    """Place each item on a level; feedback with the reason; a live pyramid and a summary."""
+    chooser = W.Dropdown(options=sorter.item_ids, value=sorter.next_item() or sorter.item_ids[0],
+                         description="Item")
+    item_box, feedback, summary = W.HTML(), W.HTML(), W.HTML()
+    chart = W.Image(format="png", layout=W.Layout(max_width="560px"))
+    chart_text = W.HTML()
+    buttons = [W.Button(description=f"{lvl}. {pyramid.LEVEL_NAMES[lvl]}",
+                        tooltip=f"Place this item on level {lvl}",
+                        layout=W.Layout(width="auto")) for lvl in pyramid.LEVELS]
+    next_button = W.Button(description="Next unsorted item", icon="arrow-right")
+
+    def refresh_progress():
+        chart.value = pyramid.figure_png(pyramid.pyramid_figure(sorter.counts()))
+        counts = sorter.counts().rename(index=pyramid.LEVEL_NAMES).to_frame()
+        chart_text.value = _table_html(counts, "Your pyramid as a table")
+        disagreements = sorter.disagreements()[["item_id", "chosen", "reference", "level_reason"]]
+        summary.value = (message_html(sorter.summary_text(), "info")
+                         + (_table_html(disagreements, "Where you differ from the reference")
+                            if len(disagreements) else ""))
+
+    def show_item(_=None):
+        item = guard(feedback, lambda: sorter.item(chooser.value))
+        if item is not None:
+            item_box.value = _item_html(item)
+            feedback.value = ""
+
+    def place(level):
+        def on_click(_):
+            result = guard(feedback, lambda: sorter.answer(chooser.value, level))
+            if result is not None:
+                show_message(feedback, result.message, "ok" if result.agrees else "error")
+                refresh_progress()
+        return on_click
+
+    def go_next(_):
+        upcoming = sorter.next_item()
+        if upcoming is None:
+            show_message(feedback, "Every item is sorted: read the summary below.", "info")
+        else:
+            chooser.value = upcoming
+
+    for lvl, button in zip(pyramid.LEVELS, buttons, strict=True):
+        button.on_click(place(lvl))
+    chooser.observe(show_item, names="value")
+    next_button.on_click(go_next)
+    show_item()
+    refresh_progress()
+    # Level 5 at the top, as on the pyramid.
+    levels = W.VBox(list(reversed(buttons)), layout=W.Layout(width="auto"))
+    return W.VBox([W.HBox([chooser, next_button]), item_box,
+                   W.HTML("<b>Which level is this?</b>"), levels, feedback,
+                   W.HBox([chart, chart_text]), summary])
+
+
+def escalation_explorer(explorer: pyramid.EscalationExplorer,
+                        province: str | None = None) -> W.VBox:
+    """Monthly counts by level for a province or the country, up to the month on the slider."""
+    if province is not None and province not in explorer.provinces:
+        raise ValueError(f"unknown province {province!r}: choose one of "
+                         f"{', '.join(explorer.provinces)}, or None for the whole country")
+    where = W.Dropdown(options=explorer.options(), value=province, description="Where")
+    month = W.SelectionSlider(options=explorer.months, value=explorer.months[-1],
+                              description="Up to", continuous_update=False,
+                              layout=W.Layout(width="90%"))
+    chart = W.Image(format="png", layout=W.Layout(max_width="760px"))
+    status, table = W.HTML(), W.HTML()
+
+    def update(_=None):
+        state = guard(status, lambda: explorer.state(where.value, month.value))
+        if state is None:
+            return
+        chart.value = pyramid.figure_png(pyramid.escalation_figure(state))
+        show_message(status, state.describe(), "error" if state.flags.iloc[-1] else "info")
+        frame = state.counts.rename(columns=pyramid.LEVEL_NAMES).assign(
+            share_3_plus=state.share.round(2), escalating=state.flags)
+        table.value = _table_html(frame, "The same numbers as a table")
+
+    where.observe(update, names="value")
+    month.observe(update, names="value")
+    update()
+    return W.VBox([W.HBox([where]), month, chart, status, table])
