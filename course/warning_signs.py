@@ -248,6 +248,57 @@ def by_group(factors_on: Iterable) -> pd.Series:
     return pd.Series(counts, name="factors present")
 
 
+class MonthlyMeasures:
+    """What the time-slider map shows: for each month, one value per province.
+
+    The measure is the count of risk factors present (``"factors"``) or one indicator. Counts
+    are computed once, and class edges are fixed over all months so a colour means the same
+    thing on every month of the slider.
+    """
+
+    def __init__(self, indicators: pd.DataFrame, catalogue: pd.DataFrame):
+        self._indicators = indicators
+        self._catalogue = catalogue
+        self._counts = factor_counts(indicators, catalogue)
+        self.months = list(self._counts.index)
+        self._labels = _indicator_labels(catalogue)
+        self._units = dict(zip(catalogue["indicator"], catalogue.get("unit", ""), strict=True))
+
+    def measures(self) -> list[tuple[str, str]]:
+        """(label, measure) pairs: the factor count first, then each indicator."""
+        names = [(self._labels.get(i, i), i) for i in self._catalogue["indicator"]]
+        return [("Risk factors present (count)", FACTORS_MEASURE), *names]
+
+    def values(self, month, measure: str = FACTORS_MEASURE) -> pd.Series:
+        month = check_month(month, self.months)
+        if measure == FACTORS_MEASURE:
+            return self._counts.loc[month].rename("risk factors present")
+        return month_values(self._indicators, self._catalogue, month, measure)
+
+    def legend_title(self, measure: str = FACTORS_MEASURE) -> str:
+        if measure == FACTORS_MEASURE:
+            return "factors present"
+        return f"{self._labels.get(measure, measure)} ({self._units.get(measure, '')})".replace(
+            " ()", "")
+
+    def title(self, month, measure: str = FACTORS_MEASURE) -> str:
+        what = ("Risk factors present" if measure == FACTORS_MEASURE
+                else self._labels.get(measure, measure))
+        return f"{what}, {check_month(month, self.months)}"
+
+    def bins(self, measure: str = FACTORS_MEASURE) -> list[float]:
+        """Class edges shared by every month (integers for counts, five equal steps otherwise)."""
+        if measure == FACTORS_MEASURE:
+            # 0 on its own, so "no factor present" never shares a colour with "some".
+            return [0, 1, 3, 5, 8, len(FACTORS) + 1]
+        rows = self._indicators[self._indicators["indicator"] == measure]
+        if rows.empty:
+            self.values(self.months[0], measure)  # raises the "unknown measure" message
+        low, high = float(rows["value"].min()), float(rows["value"].max())
+        high = high if high > low else low + 1
+        return [low + (high - low) * i / 5 for i in range(6)]
+
+
 # --------------------------------------------------------------------------------------------
 # The risk-assessment workbench (state; the view is course.widgets.warning_signs.workbench)
 

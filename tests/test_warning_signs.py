@@ -332,3 +332,24 @@ def test_precision_rises_with_base_rate():
 def test_bad_rates_are_explained(args, message):
     with pytest.raises(ValueError, match=message):
         ws.alarm_outcomes(*args)
+
+
+# ---------------------------------------------------------------- the time-slider map's data
+
+
+def test_monthly_measures(indicators):
+    measures = ws.MonthlyMeasures(indicators, CATALOGUE)
+    assert measures.months == MONTHS
+    assert measures.measures()[0] == ("Risk factors present (count)", "factors")
+    assert ("Press freedom score", "press_freedom") in measures.measures()
+    assert measures.values("2024-02").to_dict() == {"P01": 2, "P02": 0, "P03": 2}
+    assert measures.values("2024-02", "armed_groups").to_dict() == {"P01": 1, "P02": 0, "P03": 3}
+    assert measures.title("2024-02") == "Risk factors present, 2024-02"
+    assert measures.legend_title("press_freedom") == "Press freedom score (score)"
+    assert measures.bins()[0] == 0 and measures.bins()[-1] > 14
+    # Fixed over all months: armed groups run from 0 to 4 in the whole table.
+    assert measures.bins("armed_groups") == pytest.approx([0, 0.8, 1.6, 2.4, 3.2, 4.0])
+    with pytest.raises(ValueError, match="not in the data"):
+        measures.values("2025-01")
+    with pytest.raises(ValueError, match="Unknown measure"):
+        measures.bins("rumours")

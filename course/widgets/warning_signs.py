@@ -1,0 +1,144 @@
+"""Views for Module 1: the risk-assessment workbench and the time-slider map.
+
+Thin layers over :class:`course.warning_signs.Workbench` and
+:class:`course.warning_signs.MonthlyMeasures`: they build ipywidgets, pass what the trainee does
+to the logic and show what comes back. Errors from the logic appear as messages, not tracebacks.
+"""
+
+from __future__ import annotations
+
+import html
+
+import ipywidgets as W
+import pandas as pd
+
+from course import maps
+from course.warning_signs import FACTORS, MonthlyMeasures, Workbench, group_of
+from course.widgets import guard, message_html, show_message
+
+__all__ = ["time_slider_map", "workbench"]
+
+CALLS = ("not judged", "absent", "present")
+
+
+def _table_html(table: pd.DataFrame, caption: str, index: bool = False) -> str:
+    body = (table.to_html(index=index, border=0, float_format=lambda v: f"{v:g}")
+            if len(table) else "<p><i>Nothing to show.</i></p>")
+    return f"<h4>{html.escape(caption)}</h4>{body}"
+
+
+class _FactorRow:
+    """One risk factor's controls: your call and your evidence note."""
+
+    def __init__(self, number: int, name: str):
+        self.number = number
+        label = f"{number}. {name} ({group_of(number)})"
+        self.call = W.ToggleButtons(options=list(CALLS), value="not judged",
+                                    style={"button_width": "86px"},
+                                    tooltips=["No call yet", "Judged absent", "Judged present"])
+        self.note = W.Text(placeholder="Your evidence (indicator, event, source)",
+                           layout=W.Layout(width="340px"))
+        self.box = W.VBox([W.HTML(f"<b>{html.escape(label)}</b>"),
+                           W.HBox([self.call, self.note])])
+
+    def load(self, judgements: pd.DataFrame) -> None:
+        mine = judgements[judgements["risk_factor"] == self.number]
+        self.call.value = ("not judged" if mine.empty else
+                           "present" if bool(mine["present"].iloc[0]) else "absent")
+        self.note.value = "" if mine.empty else str(mine["note"].iloc[0])
+
+    def record(self, bench: Workbench) -> None:
+        if self.call.value == "not judged":
+            bench.forget(self.number)
+        else:
+            bench.judge(self.number, self.call.value == "present", self.note.value)
+
+
+def workbench(bench: Workbench, last: int = 6) -> W.VBox:
+    """Pick a province and month, see its indicators, record your judgement, compare with data."""
+    province = W.Dropdown(options=bench.provinces, value=bench.province, description="Province")
+    month = W.Dropdown(options=bench.months, value=bench.month, description="Month")
+    status = W.HTML()
+    series, evidence, results = W.HTML(), W.HTML(), W.HTML()
+    rows = [_FactorRow(n, bench.factor_names[n]) for n in FACTORS]
+    record = W.Button(description="Record and compare", button_style="primary",
+                      tooltip="Save your calls for this province and month, then compare")
+
+    def show_results() -> None:
+        results.value = "".join([
+            _table_html(bench.summary(), "Factors present by group: you and the data"),
+            _table_html(bench.trend(last), f"Trend in the data, last {last} months", index=True),
+            _table_html(bench.compare(), "Your judgement beside the indicator data"),
+        ])
+
+    def show_selection(_=None) -> None:
+        try:
+            bench.select(province.value, month.value)
+        except ValueError as exc:
+            show_message(status, str(exc), "error")
+            return
+        series.value = _table_html(bench.indicator_series(last),
+                                   f"{bench.province}: indicators, last {last} months", index=True)
+        evidence.value = _table_html(bench.evidence(),
+                                     f"Indicators past their threshold in {bench.month}")
+        judged = bench.judgements()
+        for row in rows:
+            row.load(judged)
+        show_results()
+        show_message(status, f"Assessing {bench.province} in {bench.month} (fictional scenario). "
+                             "Calls you record are kept when you switch.", "info")
+
+    def on_record(_=None) -> None:
+        # Record every valid call; list the ones that need fixing instead of dropping them all.
+        problems = []
+        for row in rows:
+            try:
+                row.record(bench)
+            except ValueError as exc:
+                problems.append(str(exc))
+        show_results()
+        if problems:
+            show_message(status, " ".join(["Not recorded:", *problems]), "error")
+        else:
+            show_message(status, f"Recorded your calls for {bench.province}, {bench.month}.", "ok")
+
+    province.observe(show_selection, names="value")
+    month.observe(show_selection, names="value")
+    record.on_click(on_record)
+    show_selection()
+    calls = W.VBox([W.HTML("<h4>Your judgement: which risk factors are present?</h4>"),
+                    *[r.box for r in rows], record])
+    return W.VBox([W.HBox([province, month]), status, series, evidence, calls, results])
+
+
+def time_slider_map(measures: MonthlyMeasures, measure: str = "factors",
+                    month: str | None = None) -> W.VBox:
+    """A choropleth of the provinces that follows a month slider and a choice of measure."""
+    options = measures.measures()
+    if measure not in [m for _, m in options]:
+        return W.HTML(message_html(f"Unknown measure {measure!r}: choose one of "
+                                   f"{', '.join(m for _, m in options)}.", "error"))
+    slider = W.SelectionSlider(options=measures.months, value=month or measures.months[-1],
+                               description="Month", continuous_update=False,
+                               layout=W.Layout(width="520px"))
+    choice = W.Dropdown(options=options, value=measure, description="Show",
+                        layout=W.Layout(width="420px"))
+    status, frame = W.HTML(), W.HTML()
+
+    def render(_=None) -> None:
+        def build():
+            return maps.scenario_choropleth(
+                measures.values(slider.value, choice.value),
+                title=measures.title(slider.value, choice.value),
+                legend_title=measures.legend_title(choice.value),
+                bins=measures.bins(choice.value))
+        view = guard(status, build)
+        if view is not None:
+            # The view's own rich display: the map in a sandboxed iframe plus its table.
+            frame.value = view._repr_html_()
+            status.value = ""
+
+    slider.observe(render, names="value")
+    choice.observe(render, names="value")
+    render()
+    return W.VBox([W.HBox([choice]), slider, status, frame])
