@@ -127,6 +127,19 @@ class SortFeedback:
                 "level, note why - disagreement is worth discussing.")
 
 
+def sorting_sample(log: pd.DataFrame, per_level: int = 2, seed: int = 7) -> pd.DataFrame:
+    """A shuffled sample with ``per_level`` items from each level (fewer where a level has fewer),
+    so a trainee meets the whole pyramid; ``seed`` makes it repeatable."""
+    check_log(log, ("item_id", "summary", "pyramid_level", "level_reason"))
+    if not isinstance(per_level, int) or isinstance(per_level, bool) or per_level < 1:
+        raise ValueError(f"per_level must be a whole number, 1 or more (got {per_level!r})")
+    picked = [part.sample(n=min(per_level, len(part)), random_state=seed)
+              for _, part in log.groupby("pyramid_level")]
+    if not picked:
+        raise ValueError("the log is empty: there is nothing to sample")
+    return pd.concat(picked).sample(frac=1, random_state=seed).reset_index(drop=True)
+
+
 class PyramidSorter:
     """Trainee's placements of media-log items on the pyramid, checked against reference labels.
 

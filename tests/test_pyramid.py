@@ -65,6 +65,17 @@ def test_sorter_tracks_counts_disagreements_and_summary(log):
     assert "2 of 4" in s.summary_text() and "more severe" in s.summary_text()
 
 
+def test_sorting_sample_covers_every_level_present(log):
+    sample = P.sorting_sample(log, per_level=2, seed=1)
+    assert sample.groupby("pyramid_level").size().to_dict() == {1: 2, 2: 2, 3: 2, 4: 2, 5: 1}
+    assert sample["item_id"].is_unique
+    assert sample.equals(P.sorting_sample(log, per_level=2, seed=1))    # repeatable
+    with pytest.raises(ValueError, match="whole number"):
+        P.sorting_sample(log, per_level=0)
+    with pytest.raises(ValueError, match="empty"):
+        P.sorting_sample(log.iloc[0:0])
+
+
 def test_sorter_next_item_walks_the_items(log):
     s = P.PyramidSorter(log.head(2))
     assert s.next_item() == "a1"
