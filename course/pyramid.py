@@ -359,6 +359,16 @@ def escalation_ranking(log: pd.DataFrame, window: int = 3, min_upper: int = 2) -
     return table.reset_index(drop=True)
 
 
+def province_names(provinces: Mapping) -> dict[str, str]:
+    """``province_id`` -> name, from the ``scenario_provinces`` GeoJSON (a dict)."""
+    try:
+        return {str(f["properties"]["province_id"]): str(f["properties"]["name"])
+                for f in provinces["features"]}
+    except (KeyError, TypeError):
+        raise ValueError("expected the provinces GeoJSON with province_id and name properties: "
+                         "data.load('scenario_provinces')") from None
+
+
 class EscalationExplorer:
     """Monthly counts by level for a province or the country, read up to a chosen month."""
 

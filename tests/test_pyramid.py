@@ -206,6 +206,17 @@ def test_bad_months_in_log_are_reported(log):
         P.monthly_counts(log.assign(month="2024/01"))
 
 
+def test_province_names_from_geojson():
+    gj = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"province_id": "P01", "name": "Northmarch"},
+         "geometry": None}]}
+    assert P.province_names(gj) == {"P01": "Northmarch"}
+    with pytest.raises(ValueError, match="scenario_provinces"):
+        P.province_names({"features": [{"properties": {}}]})
+    with pytest.raises(ValueError, match="GeoJSON"):
+        P.province_names([])
+
+
 # --- explorer -----------------------------------------------------------------------------------
 
 def test_explorer_state_up_to_a_month(log):
