@@ -1,0 +1,269 @@
+"""Map builders: choropleths and points over bundled outlines, each with a plain-data alternative."""
+
+from __future__ import annotations
+
+import copy
+import html
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import folium
+import pandas as pd
+
+from course.maps.offline import OnlineResourceError, offline_html
+
+# ColorBrewer YlOrRd (sequential) and a colour-blind-safe qualitative set (Okabe–Ito).
+SEQUENTIAL = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
+QUALITATIVE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442")
+NO_DATA = "#d9d9d9"
+FICTIONAL_NOTE = "Fictional scenario: the country, places and data are invented for training."
+
+
+@dataclass
+class MapView:
+    """A map plus its text alternative. Displays as the map with the table under it."""
+
+    map: folium.Map
+    table: pd.DataFrame
+    title: str
+    caption: str = ""
+    height: int = 420
+    points: pd.DataFrame | None = None
+    allow_online: bool = field(default=False, repr=False)
+
+    def html(self) -> str:
+        """The map as a standalone, offline HTML document."""
+        return offline_html(self.map, allow_online=self.allow_online)
+
+    def save(self, path) -> None:
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(self.html())
+
+    def text_alternative(self) -> str:
+        """The same information as the map, as plain text (for screen readers and printouts)."""
+        parts = [self.title, self.caption, self.table.to_string(index=False)]
+        if self.points is not None and len(self.points):
+            parts += ["Places:", self.points.to_string(index=False)]
+        return "\n".join(p for p in parts if p)
+
+    def _repr_html_(self) -> str:
+        # sandbox without allow-same-origin: the map's scripts run, but cannot reach the notebook.
+        frame = (f'<iframe srcdoc="{html.escape(self.html(), quote=True)}" '
+                 f'title="{html.escape(self.title)}" sandbox="allow-scripts" '
+                 f'style="width:100%;height:{self.height}px;border:1px solid #ccc"></iframe>')
+        tables = self.table.to_html(index=False, border=0)
+        if self.points is not None and len(self.points):
+            tables += "<p>Places</p>" + self.points.to_html(index=False, border=0)
+        return (f'<figure style="margin:0"><figcaption><b>{html.escape(self.title)}</b> '
+                f"{html.escape(self.caption)}</figcaption>{frame}"
+                "<details><summary>Table (the same data as text)</summary>"
+                f"{tables}</details></figure>")
+
+
+def _bounds(geojson: Mapping) -> list[list[float]]:
+    """[[south, west], [north, east]] of every coordinate in a FeatureCollection."""
+    xs, ys = [], []
+
+    def walk(coords):
+        if isinstance(coords[0], (int, float)):
+            xs.append(coords[0])
+            ys.append(coords[1])
+        else:
+            for c in coords:
+                walk(c)
+
+    for feature in geojson["features"]:
+        walk(feature["geometry"]["coordinates"])
+    if not xs:
+        raise ValueError("the outlines hold no coordinates")
+    return [[min(ys), min(xs)], [max(ys), max(xs)]]
+
+
+def offline_map(*, crs: str = "Simple", bounds: Sequence[Sequence[float]] | None = None,
+                tiles: str | None = None, allow_online: bool = False,
+                background: str = "#f4f6f8") -> folium.Map:
+    """A folium map with no tiles. ``crs="Simple"`` is a flat plane (the fictional country);
+    ``"EPSG3857"`` is the usual web projection (world outlines). Tiles are online by nature:
+    they are added only when asked for and ``allow_online=True``."""
+    if crs not in ("Simple", "EPSG3857"):
+        raise ValueError(f"crs must be 'Simple' or 'EPSG3857', not {crs!r}")
+    if tiles and not allow_online:
+        raise OnlineResourceError(
+            "map tiles come from an outside server, which learns which area you look at; "
+            "pass allow_online=True to use them knowingly")
+    simple = crs == "Simple"
+    m = folium.Map(location=[0, 0], zoom_start=0 if simple else 1, tiles=tiles or None, crs=crs,
+                   min_zoom=-4 if simple else 0, max_zoom=4 if simple else 8,
+                   zoom_snap=0.25, control_scale=not simple, prefer_canvas=False)
+    m.get_root().header.add_child(folium.Element(
+        f"<style>html body .leaflet-container{{background:{background}}}</style>"))
+    if bounds is not None:
+        m.fit_bounds(bounds)
+    return m
+
+
+def _classes(values: pd.Series, bins: Sequence[float] | None, n: int = 5):
+    """Class edges and labels for numeric values (equal intervals unless ``bins`` are given)."""
+    finite = values.dropna()
+    if bins is None:
+        lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
+        if hi == lo:
+            hi = lo + 1
+        integral = bool(len(finite)) and all(float(v).is_integer() for v in finite)
+        if integral:
+            step = max(1, math.ceil((hi - lo + 1) / n))
+            bins = [lo + i * step for i in range(n + 1) if lo + i * step <= hi + step]
+        else:
+            bins = [lo + (hi - lo) * i / n for i in range(n + 1)]
+    bins = sorted(bins)
+    if len(bins) < 2:
+        raise ValueError("bins need at least two edges")
+    labels = []
+    for a, b in zip(bins[:-1], bins[1:], strict=True):
+        integral = float(a).is_integer() and float(b).is_integer()
+        labels.append(f"{a:g}–{b - 1:g}" if integral and b - 1 > a else
+                      f"{a:g}" if integral else f"{a:.3g}–{b:.3g}")
+    return bins, labels
+
+
+def _classify(value, bins, labels, palette):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "no data", NO_DATA
+    for i, upper in enumerate(bins[1:]):
+        last = i == len(labels) - 1
+        if value < upper or (last and value <= upper) or (
+                float(bins[i]).is_integer() and float(upper).is_integer() and value <= upper - 1):
+            return labels[i], palette[min(i, len(palette) - 1)]
+    return labels[-1], palette[min(len(labels) - 1, len(palette) - 1)]
+
+
+def _legend_html(title: str, entries: Iterable[tuple[str, str]], note: str = "") -> str:
+    rows = "".join(f'<div><span style="display:inline-block;width:14px;height:14px;'
+                   f'background:{colour};border:1px solid #555;margin-right:6px;'
+                   f'vertical-align:middle"></span>{html.escape(label)}</div>'
+                   for label, colour in entries)
+    foot = f'<div style="margin-top:4px;font-style:italic;max-width:190px">{html.escape(note)}</div>' if note else ""
+    return (f'<div style="position:absolute;bottom:18px;right:10px;z-index:1000;'
+            f'background:rgba(255,255,255,.92);padding:6px 8px;border:1px solid #999;'
+            f'font:12px sans-serif"><b>{html.escape(title)}</b>{rows}{foot}</div>')
+
+
+def _title_html(title: str) -> str:
+    return (f'<div style="position:absolute;top:8px;left:50px;z-index:1000;'
+            f'background:rgba(255,255,255,.92);padding:3px 8px;border:1px solid #999;'
+            f'font:bold 13px sans-serif">{html.escape(title)}</div>')
+
+
+def choropleth(geojson: Mapping, values: pd.Series | Mapping, *, key: str, title: str,
+               legend_title: str, name_field: str = "name", bins: Sequence[float] | None = None,
+               details: pd.DataFrame | None = None, crs: str = "Simple", fictional: bool = False,
+               caption: str = "", height: int = 420) -> MapView:
+    """Shade each feature of ``geojson`` (matched on property ``key``) by ``values``.
+
+    Numeric values get sequential classes (equal intervals, or ``bins``); text values get one
+    colour per category. ``details`` (indexed by key) adds tooltip lines and table columns.
+    Features with no value are grey and listed as "no data".
+    """
+    values = pd.Series(values, dtype=object if not len(values) else None)
+    values.index = values.index.astype(str)
+    feature_ids = [str(f["properties"].get(key)) for f in geojson["features"]]
+    unknown = sorted(set(values.index) - set(feature_ids))
+    if unknown:
+        raise ValueError(f"no outline for {key} {', '.join(unknown[:10])}: check the ids "
+                         f"(known: {', '.join(sorted(feature_ids)[:12])}…)")
+    numeric = pd.api.types.is_numeric_dtype(values) or not len(values)
+    if numeric:
+        values = values.astype(float)
+        edges, labels = _classes(values, bins)
+        classify = lambda v: _classify(v, edges, labels, SEQUENTIAL)  # noqa: E731
+        legend = list(zip(labels, SEQUENTIAL[: len(labels)], strict=False))
+    else:
+        cats = sorted(values.dropna().astype(str).unique())
+        colours = dict(zip(cats, QUALITATIVE, strict=False))
+        classify = lambda v: (str(v), colours.get(str(v), NO_DATA)) if pd.notna(v) else ("no data", NO_DATA)  # noqa: E731
+        legend = list(colours.items())
+    if len(values) < len(feature_ids):
+        legend.append(("no data", NO_DATA))
+
+    gj = copy.deepcopy(dict(geojson))
+    rows, colour_of = [], {}
+    extra_cols = [c for c in (details.columns if details is not None else []) if c != key]
+    for feature in gj["features"]:
+        fid = str(feature["properties"].get(key))
+        value = values.get(fid)
+        label, colour = classify(value)
+        colour_of[fid] = colour
+        shown = ("no data" if value is None or (isinstance(value, float) and math.isnan(value))
+                 else f"{value:g}" if isinstance(value, float) else str(value))
+        feature["id"] = fid
+        props = {key: fid, "name": str(feature["properties"].get(name_field, fid)),
+                 "value": shown}
+        for col in extra_cols:
+            props[col] = str(details[col].get(fid, "")) if fid in details.index else ""
+        feature["properties"] = props
+        rows.append({key: fid, "name": props["name"], legend_title: value, "class": label,
+                     **{c: props[c] for c in extra_cols}})
+
+    m = offline_map(crs=crs, bounds=_bounds(gj))
+    folium.GeoJson(
+        gj, name=legend_title,
+        style_function=lambda f: {"fillColor": colour_of.get(str(f["id"]), NO_DATA),
+                                  "color": "#444", "weight": 1, "fillOpacity": 0.85},
+        highlight_function=lambda f: {"weight": 3, "color": "#000"},
+        tooltip=folium.GeoJsonTooltip(fields=["name", "value", *extra_cols],
+                                      aliases=["", legend_title, *extra_cols], sticky=True),
+    ).add_to(m)
+    root = m.get_root().html
+    root.add_child(folium.Element(_title_html(title)))
+    root.add_child(folium.Element(_legend_html(legend_title, legend,
+                                               FICTIONAL_NOTE if fictional else "")))
+    table = pd.DataFrame(rows)
+    if numeric:
+        table = table.sort_values(legend_title, ascending=False, na_position="last")
+    caption = " ".join(p for p in (caption, FICTIONAL_NOTE if fictional else "") if p)
+    return MapView(m, table.reset_index(drop=True), title, caption, height)
+
+
+def add_points(view: MapView, points: pd.DataFrame, *, x: str = "x", y: str = "y",
+               label: str = "name", columns: Sequence[str] = (), colour: str = "#222",
+               radius: int = 5) -> MapView:
+    """Mark places as small circles (no icon images, so nothing to download).
+
+    ``x``/``y`` are plane coordinates on a ``Simple`` map, or longitude/latitude columns.
+    """
+    missing = [c for c in (x, y, label, *columns) if c not in points.columns]
+    if missing:
+        raise ValueError(f"points table lacks column(s) {', '.join(missing)}")
+    for _, row in points.iterrows():
+        text = "<br>".join([f"<b>{html.escape(str(row[label]))}</b>",
+                            *(f"{html.escape(c)}: {html.escape(str(row[c]))}" for c in columns)])
+        folium.CircleMarker(location=[float(row[y]), float(row[x])], radius=radius,
+                            color=colour, weight=1, fill=True, fill_color=colour,
+                            fill_opacity=0.9, tooltip=folium.Tooltip(text)).add_to(view.map)
+    listed = points[[label, *columns]].reset_index(drop=True)
+    view.points = listed if view.points is None else pd.concat([view.points, listed],
+                                                               ignore_index=True)
+    return view
+
+
+def scenario_choropleth(values: pd.Series | Mapping, *, title: str, legend_title: str,
+                        places: bool = False, **kwargs) -> MapView:
+    """A choropleth of the fictional country's provinces, keyed by ``province_id``."""
+    from course import data  # imported here: maps must not need the datasets to import
+
+    view = choropleth(data.load("scenario_provinces"), values, key="province_id", title=title,
+                      legend_title=legend_title, crs="Simple", fictional=True, **kwargs)
+    if places:
+        add_points(view, data.load("scenario_places"), columns=["kind"])
+    return view
+
+
+def world_choropleth(values: pd.Series | Mapping, *, title: str, legend_title: str,
+                     **kwargs) -> MapView:
+    """A choropleth of countries, keyed by ISO 3166-1 alpha-3 code, over bundled outlines."""
+    from course import data
+
+    kwargs.setdefault("height", 380)
+    return choropleth(data.load("world_outlines"), values, key="iso3", title=title,
+                      legend_title=legend_title, crs="EPSG3857", **kwargs)

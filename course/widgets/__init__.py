@@ -1,0 +1,97 @@
+"""Thin ipywidgets views over the course's plain logic objects.
+
+Convention: the logic lives in ``course/<topic>.py`` (no ipywidgets there, unit-tested); the view
+in ``course/widgets/<topic>.py`` only builds widgets, forwards events to the logic and shows what
+it returns. A ``ValueError`` from the logic is shown to the trainee as a message, never as a
+traceback (:func:`show_message`, :func:`guard`).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+
+import ipywidgets as W
+
+from course.quiz import Quiz, QuizError, load_quiz
+
+__all__ = ["guard", "quiz_view", "self_check", "show_message", "message_html"]
+
+_STYLES = {
+    "ok": ("#e6f4ea", "#1e7b34", "✓"),
+    "error": ("#fdecea", "#a4262c", "!"),
+    "info": ("#eef3fb", "#1f4e8c", "i"),
+}
+
+
+def message_html(text: str, kind: str = "info") -> str:
+    """A short, accessible status message (colour is never the only cue: an icon and text too)."""
+    bg, fg, icon = _STYLES[kind]
+    return (f'<div role="status" style="background:{bg};color:{fg};padding:6px 10px;'
+            f'border-left:4px solid {fg};margin:4px 0"><b aria-hidden="true">{icon}</b> '
+            f"{html.escape(text)}</div>")
+
+
+def show_message(target: W.HTML, text: str, kind: str = "info") -> None:
+    target.value = message_html(text, kind)
+
+
+def guard(status: W.HTML, action: Callable[[], object]) -> object | None:
+    """Run ``action``; show a ValueError's message in ``status`` instead of raising it."""
+    try:
+        return action()
+    except ValueError as exc:
+        show_message(status, str(exc), "error")
+        return None
+
+
+def _question_box(number: int, question, on_answer: Callable[[int, bool], None]) -> W.VBox:
+    labels = [opt.text for opt in question.options]
+    if question.multiple:
+        choice = W.VBox([W.Checkbox(value=False, description=t, indent=False,
+                                    layout=W.Layout(width="auto")) for t in labels])
+    else:
+        choice = W.RadioButtons(options=[(t, i) for i, t in enumerate(labels)], value=None,
+                                layout=W.Layout(width="auto"))
+    button = W.Button(description="Check", button_style="primary",
+                      tooltip="Check your answer")
+    feedback = W.HTML()
+
+    def chosen():
+        if question.multiple:
+            return [i for i, box in enumerate(choice.children) if box.value]
+        return choice.value
+
+    def check(_=None):
+        result = guard(feedback, lambda: question.check(chosen()))
+        if result is not None:
+            show_message(feedback, result.message, "ok" if result.correct else "error")
+            on_answer(number, result.correct)
+
+    button.on_click(check)
+    prompt = W.HTML(f"<p><b>{number + 1}.</b> {html.escape(question.prompt)}</p>")
+    return W.VBox([prompt, choice, button, feedback])
+
+
+def quiz_view(quiz: Quiz) -> W.VBox:
+    """A self-check: each question gives immediate feedback with an explanation; a running score."""
+    results: dict[int, bool] = {}
+    score = W.HTML()
+
+    def on_answer(number: int, correct: bool) -> None:
+        results[number] = correct
+        score.value = (f"<i>{sum(results.values())} of {len(quiz.questions)} right so far. "
+                       "Self-checks are not graded: try again as often as you like.</i>")
+
+    boxes = [_question_box(i, q, on_answer) for i, q in enumerate(quiz.questions)]
+    header = W.HTML(f"<h4>{html.escape(quiz.title)}</h4>")
+    return W.VBox([header, *boxes, score], layout=W.Layout(border="1px solid #ddd",
+                                                           padding="8px"))
+
+
+def self_check(module_id: str, section: str) -> W.Widget:
+    """The self-check for one section of a module, from ``course/quizzes/<module_id>.yml``."""
+    try:
+        return quiz_view(load_quiz(module_id, section))
+    except QuizError as exc:
+        return W.HTML(message_html(f"This self-check could not be loaded: {exc}", "error"))

@@ -1,0 +1,57 @@
+"""The course's structural rules: syllabus, module headers and footers, clean notebooks."""
+
+from __future__ import annotations
+
+import pytest
+
+from course import notebooks, syllabus
+from course.quiz import load_quiz
+from tests import notebook_rules as rules
+from tests.conftest import COURSE
+
+MODULES = syllabus.modules()
+EXERCISES = syllabus.exercises()
+
+
+def test_syllabus_lists_every_notebook_and_every_entry_exists():
+    listed = {m.notebook.resolve() for m in MODULES} | {e.notebook.resolve() for e in EXERCISES}
+    on_disk = {p.resolve() for p in (COURSE / "modules").glob("*.ipynb")}
+    on_disk |= {p.resolve() for p in (COURSE / "exercises" / "source").glob("*/*.ipynb")}
+    orphans = sorted(str(p.relative_to(COURSE)) for p in on_disk - listed)
+    missing = sorted(str(p.relative_to(COURSE)) for p in listed - on_disk)
+    assert not orphans, f"notebooks not in course/syllabus.yml: {orphans}"
+    assert not missing, f"syllabus.yml entries with no file: {missing}"
+
+
+def test_syllabus_order_and_ids():
+    assert MODULES[0].id == "m0" and MODULES[0].notebook.name.startswith("00-")
+    numbers = [m.notebook.name[:2] for m in MODULES]
+    assert numbers == sorted(numbers), "modules must be listed in teaching order"
+    for e in EXERCISES:
+        assert e.notebook.parent.name == e.id == e.notebook.stem, (
+            f"{e.id}: nbgrader wants exercises/source/<assignment>/<assignment>.ipynb")
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.id)
+def test_module_header_footer_and_code(module):
+    nb = rules.read(module.notebook)
+    problems = (rules.header_problems(nb, module.minutes) + rules.footer_problems(nb)
+                + rules.code_problems(nb))
+    assert not problems, f"{module.notebook.name}: " + "; ".join(problems)
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.id)
+def test_module_self_checks_exist(module):
+    checks = rules.self_checks(rules.read(module.notebook))
+    assert checks, f"{module.notebook.name} has no self-check (widgets.self_check(...))"
+    for module_id, section in checks:
+        assert module_id == module.id, f"self_check({module_id!r}, …) in module {module.id}"
+        load_quiz(module_id, section)  # raises a QuizError naming what is wrong
+
+
+@pytest.mark.parametrize("path", [m.notebook for m in MODULES] + [e.notebook for e in EXERCISES],
+                         ids=lambda p: p.name)
+def test_notebook_committed_clean(path):
+    problems = notebooks.problems(rules.read(path))
+    assert not problems, (f"{path.name}: {'; '.join(problems)} — run "
+                          f"`.venv/bin/python -m course.notebooks clean {path}`")

@@ -1,0 +1,124 @@
+"""course.maps: offline HTML, classes and legends, the text alternative, and a real render."""
+
+from __future__ import annotations
+
+import folium
+import pandas as pd
+import pytest
+
+from course import maps
+from course.maps import offline
+
+SQUARES = {
+    "type": "FeatureCollection",
+    "features": [
+        {"type": "Feature", "properties": {"province_id": pid, "name": name},
+         "geometry": {"type": "Polygon", "coordinates": [[[x, 0], [x + 500, 0], [x + 500, 500],
+                                                          [x, 500], [x, 0]]]}}
+        for pid, name, x in [("P01", "West", 0), ("P02", "East", 500)]
+    ],
+}
+
+
+def test_stock_folium_reaches_out_but_ours_does_not():
+    stock = folium.Map().get_root().render()
+    assert maps.external_urls(stock), "stock folium should reference CDNs (the reason for maps)"
+    view = maps.choropleth(SQUARES, {"P01": 1, "P02": 4}, key="province_id", title="t",
+                           legend_title="count")
+    html = view.html()
+    assert maps.external_urls(html) == []
+    assert "L.map(" in html and "Leaflet" in html  # Leaflet is inlined, not linked
+    assert "sourceMappingURL" not in html
+
+
+def test_leaflet_css_images_are_inlined():
+    css = offline.leaflet_css()
+    assert "url(images/" not in css and "data:image/png;base64," in css
+
+
+def test_external_urls_sees_through_srcdoc_escaping_and_ignores_localhost():
+    html = ('<iframe srcdoc="&lt;script src=&quot;https://cdn.example.org/x.js&quot;&gt;"></iframe>'
+            '<img src="http://127.0.0.1:8888/a.png"><a href="https://example.org">link</a>')
+    assert maps.external_urls(html) == ["https://cdn.example.org/x.js"]
+
+
+def test_tiles_need_explicit_consent():
+    with pytest.raises(maps.OnlineResourceError, match="allow_online=True"):
+        maps.offline_map(tiles="OpenStreetMap")
+    m = maps.offline_map(crs="EPSG3857", tiles="OpenStreetMap", allow_online=True)
+    assert maps.external_urls(maps.offline_html(m, allow_online=True))
+    with pytest.raises(maps.OnlineResourceError, match="outside hosts"):
+        maps.offline_html(m)
+
+
+def test_unbundled_plugins_are_refused():
+    m = maps.offline_map(crs="EPSG3857")
+    folium.Marker([0, 0], icon=folium.Icon(icon="info-sign")).add_to(m)
+    with pytest.raises(maps.OnlineResourceError, match="add_points"):
+        maps.offline_html(m)
+
+
+def test_bad_crs_and_unknown_ids_get_clear_errors():
+    with pytest.raises(ValueError, match="crs must be"):
+        maps.offline_map(crs="Mercator")
+    with pytest.raises(ValueError, match="no outline for province_id P99"):
+        maps.choropleth(SQUARES, {"P99": 1}, key="province_id", title="t", legend_title="n")
+
+
+def test_table_alternative_and_no_data():
+    view = maps.choropleth(SQUARES, pd.Series({"P02": 0.5}), key="province_id", title="Share",
+                           legend_title="share", fictional=True)
+    table = view.table.set_index("province_id")
+    assert table.loc["P02", "share"] == 0.5
+    assert table.loc["P01", "class"] == "no data"
+    assert maps.FICTIONAL_NOTE in view.caption
+    text = view.text_alternative()
+    assert "East" in text and "West" in text and "Share" in text
+
+
+def test_categorical_values_and_details_in_tooltips():
+    details = pd.DataFrame({"note": ["discussed in source A"]}, index=["P01"])
+    view = maps.choropleth(SQUARES, {"P01": "discussed"}, key="province_id", title="t",
+                           legend_title="status", details=details)
+    assert "discussed in source A" in view.html()
+    assert list(view.table.columns) == ["province_id", "name", "status", "class", "note"]
+
+
+def test_points_are_circles_listed_in_the_alternative():
+    view = maps.choropleth(SQUARES, {"P01": 1}, key="province_id", title="t", legend_title="n")
+    places = pd.DataFrame({"name": ["Town"], "kind": ["town"], "x": [100], "y": [200]})
+    maps.add_points(view, places, columns=["kind"])
+    assert "L.circleMarker" in view.html()
+    assert view.points.to_dict("records") == [{"name": "Town", "kind": "town"}]
+    with pytest.raises(ValueError, match="lacks column"):
+        maps.add_points(view, places.drop(columns="x"))
+
+
+def test_repr_is_a_sandboxed_iframe_with_the_table():
+    view = maps.choropleth(SQUARES, {"P01": 1}, key="province_id", title="t", legend_title="n")
+    out = view._repr_html_()
+    assert out.count("<iframe") == 1 and 'sandbox="allow-scripts"' in out
+    assert "<details>" in out and "<table" in out
+    assert maps.external_urls(out) == []
+
+
+@pytest.mark.browser
+def test_map_renders_in_chromium_with_no_network(browser, artifacts):
+    view = maps.choropleth(SQUARES, {"P01": 1, "P02": 4}, key="province_id", title="Offline",
+                           legend_title="count", fictional=True)
+    maps.add_points(view, pd.DataFrame({"name": ["Town"], "x": [250], "y": [250]}))
+    page = browser.new_page()
+    failed, outside = [], []
+    page.on("requestfailed", lambda r: failed.append(r.url))
+    page.on("request", lambda r: outside.append(r.url)
+            if r.url.startswith(("http:", "https:")) else None)
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.set_content(view.html(), wait_until="load")
+    page.wait_for_selector(".leaflet-container path.leaflet-interactive", timeout=10_000)
+    polygons = page.locator("path.leaflet-interactive").count()
+    page.screenshot(path=str(artifacts / "map-offline.png"))
+    page.close()
+    assert errors == [], errors
+    assert polygons == 3  # two provinces and one place
+    assert failed == [] and outside == []
