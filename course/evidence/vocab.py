@@ -1,0 +1,55 @@
+"""Controlled vocabularies for incident records.
+
+A fixed list of terms (in the spirit of the HURIDOCS Events Standard Formats' micro-thesauri)
+keeps records comparable: "arbitrary detention" entered three ways is three categories to a
+computer. Acts are named by category only, never by injury (the course's no-graphic-detail rule).
+The scenario's incident reports use these same terms; a test checks that they agree.
+"""
+
+from __future__ import annotations
+
+ACT_TYPES = (
+    "arbitrary-detention",
+    "enforced-disappearance",
+    "destruction-of-property",
+    "forced-displacement",
+    "attack-on-civilians",
+    "killing",
+    "ill-treatment",
+    "sexual-violence",
+    "looting",
+    "threats-and-intimidation",
+    "incitement",
+    "denial-of-humanitarian-access",
+)
+
+PERPETRATOR_TYPES = (
+    "state-security-forces",
+    "police",
+    "militia",
+    "non-state-armed-group",
+    "civilians",
+    "unknown",
+)
+
+# How the information reached the documenter (HURIDOCS links sources to events "through
+# information"). Only testimony comes from a person speaking to us, so only it needs consent.
+INFORMATION_TYPES = ("testimony", "document", "open-source", "observation", "media-report")
+
+SOURCE_TYPES = ("witness", "victim", "local-ngo", "international-ngo", "media", "official",
+                "community-leader", "health-worker", "open-source")
+
+VOCABULARIES = {
+    "act_type": ACT_TYPES,
+    "perpetrator_type": PERPETRATOR_TYPES,
+    "information_type": INFORMATION_TYPES,
+    "source_type": SOURCE_TYPES,
+}
+
+
+def check_term(field: str, value: object, vocabularies: dict | None = None) -> str | None:
+    """None if ``value`` is a known term for ``field``; otherwise a message saying what to use."""
+    terms = (vocabularies or VOCABULARIES)[field]
+    if value in terms:
+        return None
+    return f"{field}: {value!r} is not a known term; use one of {', '.join(terms)}"
