@@ -190,15 +190,15 @@ def test_rewritten_log_is_caught_by_the_anchor(filled):
 
 def test_edited_item_row_and_incident_record_are_named(filled):
     conn = raw(filled)
-    conn.execute("UPDATE incidents SET victims_count = 30 WHERE record_id = 'R0001'")
+    conn.execute("UPDATE incidents SET victims_count = 30 WHERE record_id = 'IR0001'")
     conn.execute("UPDATE items SET source = 'other' , sha256 = 'x' WHERE item_id = 'E0004'")
     got = {(p.kind, p.where) for p in filled.verify().problems}
-    assert ("record-altered", "R0001") in got and ("item-altered", "E0004") in got
+    assert ("record-altered", "IR0001") in got and ("item-altered", "E0004") in got
 
 
 def test_deleted_record_is_named(filled):
-    raw(filled).execute("DELETE FROM incidents WHERE record_id = 'R0002'")
-    assert [(p.kind, p.where) for p in filled.verify().problems] == [("record-removed", "R0002")]
+    raw(filled).execute("DELETE FROM incidents WHERE record_id = 'IR0002'")
+    assert [(p.kind, p.where) for p in filled.verify().problems] == [("record-removed", "IR0002")]
 
 
 def test_database_itself_refuses_edits(filled):
@@ -344,3 +344,13 @@ def test_duplicate_file_and_missing_handler_are_refused(filled, tmp_path):
     with pytest.raises(LockerError, match="no item 'E9999'"):
         filled.working_copy("E9999")
     assert snapshot(filled) == before
+
+
+def test_vocabularies_cover_every_term_in_the_scenario():
+    from course import data
+
+    reports, sources = data.load("scenario_incident_reports"), data.load("scenario_sources")
+    for field, frame in (("act_type", reports), ("perpetrator_type", reports),
+                         ("source_type", sources)):
+        unknown = set(frame[field]) - set(evidence.VOCABULARIES[field])
+        assert not unknown, f"{field}: the scenario uses {unknown}; add them to course/evidence/vocab.py"

@@ -21,7 +21,7 @@ import os, sys
 from course.evidence import Locker
 root, name, n, size = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 record = dict(event_start="2024-05-01", province_id="P02", act_type="forced-displacement",
-              victim_group="Group B", perpetrator_type="unknown", source_id="S9",
+              victim_group="Group B", perpetrator_type="unidentified armed men", source_id="S9",
               source_type="local-ngo", information_type="document", consent_recorded=False,
               summary="Families left the village after threats.")
 with Locker(root) as lk:

@@ -229,7 +229,7 @@ class Locker:
 
     # -- incident records -----------------------------------------------------------------------
     def add_incident(self, record: dict, *, handler: str, vocabularies: dict | None = None) -> str:
-        """Validate and store one incident record; returns its id (R0001…).
+        """Validate and store one incident record; returns its id (IR0001…).
 
         A witness name is replaced by its keyed pseudonym before anything is written.
         """
@@ -238,7 +238,7 @@ class Locker:
         name = clean.pop("witness_name")
         clean["witness_pseudonym"] = pseudonymise(name, self._key) if name else None
         with store.write_transaction(self._conn) as conn:
-            clean.update(record_id=store.next_id(conn, "records_next", "R"),
+            clean.update(record_id=store.next_id(conn, "records_next", "IR"),
                          entered_utc=utc_now(), handler=handler.strip())
             columns = ", ".join(clean)
             conn.execute(f"INSERT INTO incidents ({columns}) VALUES "

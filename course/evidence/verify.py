@@ -34,7 +34,7 @@ KINDS = {
 @dataclass(frozen=True)
 class Problem:
     kind: str
-    where: str  # an item id (E0001), a record id (R0001) or a log entry ("entry 7")
+    where: str  # an item id (E0001), a record id (IR0001) or a log entry ("entry 7")
     detail: str
 
     def __str__(self) -> str:

@@ -9,35 +9,24 @@ The scenario's incident reports use these same terms; a test checks that they ag
 from __future__ import annotations
 
 ACT_TYPES = (
+    "threats-intimidation",
     "arbitrary-detention",
-    "enforced-disappearance",
     "destruction-of-property",
+    "restriction-of-movement",
     "forced-displacement",
-    "attack-on-civilians",
-    "killing",
-    "ill-treatment",
-    "sexual-violence",
-    "looting",
-    "threats-and-intimidation",
-    "incitement",
+    "enforced-disappearance",
     "denial-of-humanitarian-access",
+    "unlawful-killing",
 )
 
-PERPETRATOR_TYPES = (
-    "state-security-forces",
-    "police",
-    "militia",
-    "non-state-armed-group",
-    "civilians",
-    "unknown",
-)
+PERPETRATOR_TYPES = ("army", "police", "militia", "local officials", "unidentified armed men")
 
 # How the information reached the documenter (HURIDOCS links sources to events "through
 # information"). Only testimony comes from a person speaking to us, so only it needs consent.
 INFORMATION_TYPES = ("testimony", "document", "open-source", "observation", "media-report")
 
-SOURCE_TYPES = ("witness", "victim", "local-ngo", "international-ngo", "media", "official",
-                "community-leader", "health-worker", "open-source")
+SOURCE_TYPES = ("witness", "community-group", "local-ngo", "humanitarian", "media", "official",
+                "social-media")
 
 VOCABULARIES = {
     "act_type": ACT_TYPES,
