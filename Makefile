@@ -17,9 +17,16 @@ $(STAMP): requirements.lock pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
+# JupyterLab fetches news and queries PyPI for extensions by default: both off, so the course
+# calls no outside host (offline-first and private).
+PRIVATE_LAB := --LabApp.news_url=None \
+	--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \
+	--LabApp.extension_manager=readonly
+
 ## Open the course in JupyterLab, at the orientation module.
 lab: install
-	$(BIN)/jupyter lab --notebook-dir=course course/modules/00-orientation.ipynb $(if $(filter 0,$(shell id -u)),--allow-root,)
+	$(BIN)/jupyter lab --ServerApp.root_dir=course $(PRIVATE_LAB) $(LAB_ARGS) \
+		$(if $(filter 0,$(shell id -u)),--allow-root,) course/modules/00-orientation.ipynb
 
 ## Run the whole test suite (unit tests, every notebook, nbgrader, browser and hub tests).
 test: install
