@@ -103,39 +103,50 @@ def offline_map(*, crs: str = "Simple", bounds: Sequence[Sequence[float]] | None
     return m
 
 
+def _nice_step(raw: float) -> float:
+    """The smallest 1, 2, 2.5 or 5 × 10^k at least ``raw``: class edges people can read."""
+    exp = 10 ** math.floor(math.log10(raw))
+    return next(m * exp for m in (1, 2, 2.5, 5, 10) if raw <= m * exp)
+
+
 def _classes(values: pd.Series, bins: Sequence[float] | None, n: int = 5):
-    """Class edges and labels for numeric values (equal intervals unless ``bins`` are given)."""
+    """Class edges and labels for numeric values (rounded equal intervals unless ``bins``)."""
     finite = values.dropna()
+    integral = bool(len(finite)) and all(float(v).is_integer() for v in finite)
     if bins is None:
         lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
-        if hi == lo:
-            hi = lo + 1
-        integral = bool(len(finite)) and all(float(v).is_integer() for v in finite)
-        if integral:
-            step = max(1, math.ceil((hi - lo + 1) / n))
-            bins = [lo + i * step for i in range(n + 1) if lo + i * step <= hi + step]
+        if integral and hi - lo < n:
+            bins = [lo + i for i in range(int(hi - lo) + 2)]  # one class per value
         else:
-            bins = [lo + (hi - lo) * i / n for i in range(n + 1)]
-    bins = sorted(bins)
+            step = _nice_step((hi - lo) / n if hi > lo else 1.0)
+            step = max(1.0, math.ceil(step)) if integral else step
+            start = math.floor(lo / step) * step
+            bins = [start]
+            while bins[-1] <= hi:
+                bins.append(bins[-1] + step)
+    bins = sorted(float(b) for b in bins)
     if len(bins) < 2:
         raise ValueError("bins need at least two edges")
     labels = []
     for a, b in zip(bins[:-1], bins[1:], strict=True):
-        integral = float(a).is_integer() and float(b).is_integer()
-        labels.append(f"{a:g}–{b - 1:g}" if integral and b - 1 > a else
-                      f"{a:g}" if integral else f"{a:.3g}–{b:.3g}")
+        if integral and a.is_integer() and b.is_integer():
+            labels.append(f"{a:,.0f}" if b - a == 1 else f"{a:,.0f}–{b - 1:,.0f}")
+        else:
+            labels.append(f"{a:,.3g}–{b:,.3g}")
     return bins, labels
 
 
 def _classify(value, bins, labels, palette):
+    """(label, colour) of the class holding ``value``: lower edge included, upper excluded,
+    except that the top class also holds its upper edge."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "no data", NO_DATA
-    for i, upper in enumerate(bins[1:]):
-        last = i == len(labels) - 1
-        if value < upper or (last and value <= upper) or (
-                float(bins[i]).is_integer() and float(upper).is_integer() and value <= upper - 1):
-            return labels[i], palette[min(i, len(palette) - 1)]
-    return labels[-1], palette[min(len(labels) - 1, len(palette) - 1)]
+    index = next((i for i, upper in enumerate(bins[1:]) if value < upper), len(labels) - 1)
+    if value < bins[0]:
+        index = 0
+    # Spread few classes across the palette so that two classes never look alike.
+    colour = palette[round(index * (len(palette) - 1) / max(1, len(labels) - 1))]
+    return labels[index], colour
 
 
 def _legend_html(title: str, entries: Iterable[tuple[str, str]], note: str = "") -> str:
@@ -177,7 +188,7 @@ def choropleth(geojson: Mapping, values: pd.Series | Mapping, *, key: str, title
         values = values.astype(float)
         edges, labels = _classes(values, bins)
         classify = lambda v: _classify(v, edges, labels, SEQUENTIAL)  # noqa: E731
-        legend = list(zip(labels, SEQUENTIAL[: len(labels)], strict=False))
+        legend = [(label, classify(edge)[1]) for label, edge in zip(labels, edges, strict=False)]
     else:
         cats = sorted(values.dropna().astype(str).unique())
         colours = dict(zip(cats, QUALITATIVE, strict=False))
