@@ -395,6 +395,14 @@ def violated_rules(plan, measures: pd.DataFrame, rules) -> list[str]:
     return [f.rule_id for f in evaluate(plan, measures, rules)]
 
 
+def findings_table(findings: Iterable[Finding]) -> pd.DataFrame:
+    """Findings as a plain table (rule, what, which measures, source, what to do)."""
+    rows = [{"rule_id": f.rule_id, "problem": f.title, "measures": ", ".join(f.measures),
+             "detail": f.detail, "source": f.source, "what to do": f.advice} for f in findings]
+    return pd.DataFrame(rows, columns=["rule_id", "problem", "measures", "detail", "source",
+                                       "what to do"])
+
+
 def plan_table(plan, measures: pd.DataFrame) -> pd.DataFrame:
     """One row per step with the measure's tags, numbered from 1."""
     table = check_measures(measures)

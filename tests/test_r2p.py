@@ -409,3 +409,12 @@ def test_report_themes_and_filter():
         r2p.reports_for_theme(REPORTS, "weather")
     with pytest.raises(ValueError, match="lack column"):
         r2p.report_themes(REPORTS.drop(columns="themes"))
+
+
+def test_findings_table(measures, rules):
+    found = r2p.evaluate([("escalation", "trade-embargo")], measures, rules)
+    table = r2p.findings_table(found)
+    assert list(table["rule_id"]) == [f.rule_id for f in found]
+    assert table.loc[table["rule_id"] == "economic-sanctions-harm", "measures"].item() == \
+        "trade-embargo"
+    assert r2p.findings_table([]).empty

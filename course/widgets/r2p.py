@@ -23,7 +23,8 @@ def findings_html(findings: list[r2p.Finding], measures: pd.DataFrame | None = N
     """Feedback as an accessible list: the rule, why (with its source), and what to do."""
     if not findings:
         return message_html("No rule is broken by your plan so far.", "ok")
-    label = (lambda m: measures.at[m, "label"]) if measures is not None else str
+    table = r2p.check_measures(measures) if measures is not None else None
+    label = (lambda m: table.at[m, "label"]) if table is not None else str
     items = []
     for f in findings:
         steps = ", ".join(html.escape(label(m)) for m in f.measures)
