@@ -152,14 +152,14 @@ def _load_checked(path: str, _mtime_ns: int, _size: int, entry_json: str):
     return _check_table(name, file, fields)
 
 
-def _schema_error(name: str, problems: list[str]) -> DatasetSchemaError:
+def _schema_error(name: str, problems: list[str], file: Path) -> DatasetSchemaError:
     shown = problems[:MAX_REPORTED_ERRORS]
     more = len(problems) - len(shown)
     lines = "\n  ".join(shown + ([f"… and {more} more"] if more else []))
     return DatasetSchemaError(
         f"dataset {name!r} does not match its schema in datapackage.json:\n  {lines}\n"
         "If the file is right, update the schema in datapackage.json and run "
-        "`python -m course.data rehash`; otherwise restore the file with `git checkout course/datasets/`.")
+        f"`python -m course.data rehash`; otherwise restore it with `git checkout course/datasets/{file.name}`.")
 
 
 def _check_table(name: str, file: Path, fields: list[dict]) -> pd.DataFrame:
@@ -170,19 +170,19 @@ def _check_table(name: str, file: Path, fields: list[dict]) -> pd.DataFrame:
         extra = [c for c in frame.columns if c not in expected]
         detail = (f"missing {missing}" if missing else "") + ("; " if missing and extra else "") + \
                  (f"unexpected {extra}" if extra else "") or "same columns, different order"
-        raise _schema_error(name, [f"columns are {list(frame.columns)}, expected {expected} ({detail})"])
+        raise _schema_error(name, [f"columns are {list(frame.columns)}, expected {expected} ({detail})"], file)
     problems = []
     for field in fields:
         column = frame[field["name"]]
         bad = bad_values(column, field.get("type", "string"))
         for i in column.index[bad]:
-            problems.append(f"row {i + 2}, column {field['name']!r}: {column[i]!r} is not a "
+            problems.append(f"row {i + 2}, column {field['name']!r}: {column[i]!r} is not a valid "
                             f"{field.get('type')}")
         if not bad.any():
             problems += [f"row {i + 2}, column {field['name']!r}: {why}"
                          for i, why in constraint_errors(column, field)]
     if problems:
-        raise _schema_error(name, problems)
+        raise _schema_error(name, problems, file)
     for field in fields:
         frame[field["name"]] = convert(frame[field["name"]], field.get("type", "string"))
     return frame
@@ -201,9 +201,9 @@ def _check_geojson(name: str, file: Path, fields: list[dict]) -> dict:
     try:
         collection = json.loads(file.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise _schema_error(name, [f"not valid JSON: {err}"]) from None
+        raise _schema_error(name, [f"not valid JSON: {err}"], file) from None
     if not isinstance(collection, dict) or collection.get("type") != "FeatureCollection":
-        raise _schema_error(name, ["the file is not a GeoJSON FeatureCollection"])
+        raise _schema_error(name, ["the file is not a GeoJSON FeatureCollection"], file)
     problems = []
     for n, feature in enumerate(collection.get("features", [])):
         props = feature.get("properties") or {}
@@ -214,8 +214,8 @@ def _check_geojson(name: str, file: Path, fields: list[dict]) -> dict:
             if field["name"] not in props:
                 problems.append(f"feature {n}: property {field['name']!r} is missing")
             elif not JSON_TYPES[field.get("type", "string")](value):
-                problems.append(f"feature {n}: property {field['name']!r} = {value!r} is not a "
+                problems.append(f"feature {n}: property {field['name']!r} = {value!r} is not a valid "
                                 f"{field.get('type')}")
     if problems:
-        raise _schema_error(name, problems)
+        raise _schema_error(name, problems, file)
     return collection

@@ -88,6 +88,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
                             "the same number of comma-separated fields.") from None
     except pd.errors.EmptyDataError:
         raise UserDataError(f"{path.name} has no header row: the first line must name the columns.") from None
+    frame = frame.fillna("")  # short rows leave missing fields; report them as empty values
     if frame.empty:
         raise UserDataError(f"{path.name} has a header ({', '.join(frame.columns)}) but no rows of data.")
     return frame
@@ -112,7 +113,7 @@ def _standard_columns(frame: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, in
     if missing:
         raise UserDataError(
             f"{path.name} is missing the column(s) {' and '.join(missing)}; its columns are: {found}. "
-            "Rename the columns in the header row (see USER_KINDS) and load it again.",
+            "Rename the columns in the header row (see data.USER_KINDS) and load it again.",
             [f"missing column: {m}" for m in missing])
     return frame, year_from_header
 
