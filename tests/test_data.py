@@ -381,3 +381,10 @@ def test_every_dataset_appears_in_a_notebook():
 def test_user_kinds_are_documented():
     assert set(data.USER_KINDS) == {"country_risk"}
     assert "risk" in data.USER_KINDS["country_risk"] and "iso3" in data.USER_KINDS["country_risk"]
+
+
+def test_every_dataset_has_a_datasheet():
+    readme = (data.ROOT / "README.md").read_text(encoding="utf-8")
+    headings = "\n".join(line for line in readme.splitlines() if line.startswith("### "))
+    missing = [n for n in data.names() if f"`{n}`" not in headings]
+    assert not missing, f"add a datasheet section to course/datasets/README.md for: {missing}"
