@@ -322,7 +322,8 @@ def _outnumbered(rule, steps, table, through):
     heavy = [s.measure_id for s in steps if _any_match(rule.trigger, s.measure_id, table)]
     light = [s.measure_id for s in steps if _any_match(rule.requires, s.measure_id, table)]
     if len(heavy) > len(light):
-        return _finding(rule, heavy, f"{len(heavy)} against {len(light)}.")
+        return _finding(rule, heavy, f"{len(heavy)} matching {' or '.join(rule.trigger)} against "
+                                     f"{len(light)} matching {' or '.join(rule.requires)}.")
     return None
 
 
