@@ -92,7 +92,8 @@ class Catalogue:
                 f"dataset {name!r}: its file {entry['path']} is missing from {self.root}. To restore "
                 f"it, {RESTORE.format(path=entry['path'])}.") from None
         value = _load_checked(str(path), stat.st_mtime_ns, stat.st_size, json.dumps(entry, sort_keys=True))
-        return value.copy() if isinstance(value, pd.DataFrame) else copy.deepcopy(value)
+        # GeoJSON is cached as checked text: parsing it again is faster than deep-copying a dict
+        return value.copy() if isinstance(value, pd.DataFrame) else json.loads(value)
 
     def verify(self, name: str) -> None:
         """Raise unless the dataset's file exists and matches its manifest hash and schema."""
@@ -197,9 +198,11 @@ JSON_TYPES = {
 }
 
 
-def _check_geojson(name: str, file: Path, fields: list[dict]) -> dict:
+def _check_geojson(name: str, file: Path, fields: list[dict]) -> str:
+    """The file's text, once its features are checked against the schema."""
     try:
-        collection = json.loads(file.read_text(encoding="utf-8"))
+        text = file.read_text(encoding="utf-8")
+        collection = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise _schema_error(name, [f"not valid JSON: {err}"], file) from None
     if not isinstance(collection, dict) or collection.get("type") != "FeatureCollection":
@@ -218,4 +221,4 @@ def _check_geojson(name: str, file: Path, fields: list[dict]) -> dict:
                                 f"{field.get('type')}")
     if problems:
         raise _schema_error(name, problems, file)
-    return collection
+    return text
