@@ -11,8 +11,10 @@ Bad input raises ``ValueError`` with a message that says what is wrong and what 
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
@@ -349,11 +351,22 @@ class Workbench:
         return self.months[max(0, at - int(last) + 1) : at + 1]
 
     def indicator_series(self, last: int = 6) -> pd.DataFrame:
-        """The selected province's indicators over the last months: months down, indicators across."""
+        """The selected province's indicators over the last months, one row per indicator.
+
+        Columns: ``risk_factor``, ``present when`` (e.g. ``> 4``), then one column per month.
+        """
         rows = self._rows(self.window(last))
-        table = rows.pivot_table(index="month", columns="indicator", values="value", aggfunc="first")
-        table.columns = [self._labels.get(c, c) for c in table.columns]
-        return table
+        table = rows.pivot_table(index="indicator", columns="month", values="value",
+                                 aggfunc="first")
+        rule = rows.drop_duplicates("indicator").set_index("indicator")
+        table.insert(0, "present when", [
+            f"{'>' if rule.at[i, 'direction'] == 'above' else '<'} {rule.at[i, 'threshold']:g}"
+            for i in table.index])
+        table.insert(0, "risk_factor", [int(rule.at[i, "risk_factor"]) for i in table.index])
+        table.index = [self._labels.get(i, i) for i in table.index]
+        table.index.name = "indicator"
+        table.columns.name = None
+        return table.sort_values(["risk_factor", "present when"], kind="stable")
 
     def data_factors(self) -> pd.Series:
         """For each factor the catalogue measures: is it present in the data, this month?"""
@@ -486,6 +499,101 @@ def _outcome(yours: bool | None, theirs: bool | None) -> str:
         return "agree"
     # Disagreement is the point of the exercise, not an error: it says where to look again.
     return "you see it, the data do not" if yours else "the data show it, you do not"
+
+
+# --------------------------------------------------------------------------------------------
+# Country-level tables a trainee brings (checked first by course.data.load_user_csv)
+
+
+# Citation keys of the five source documents, by the number their file names start with, as the
+# module's References cell defines them.
+SOURCE_KEYS = {"000": "Forum 2007", "001": "Forum blog 2007", "002": "Forum archive",
+               "003": "RfP 2020", "004": "SG 2024"}
+
+
+def source_country_notes(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per country in the ``source_countries`` table, for the world map.
+
+    Indexed by ``iso3``, with ``name``, ``cited`` (the citation keys of every source that
+    discusses it, joined by "; ") and ``note`` (each source's one-line note, with its key).
+    """
+    _require_columns(table, ["iso3", "name", "source", "note"], "The source-countries table")
+    rows = table.assign(key=[SOURCE_KEYS.get(str(s).split(":")[0].strip(), str(s))
+                             for s in table["source"]])
+    out = rows.groupby("iso3", sort=True).agg(
+        name=("name", "first"),
+        cited=("key", lambda keys: "; ".join(dict.fromkeys(keys))),
+    )
+    out["note"] = [" / ".join(f"[{k}] {n}" for k, n in zip(g["key"], g["note"], strict=True))
+                   for _, g in rows.groupby("iso3", sort=True)]
+    return out
+
+
+def factor_names(risk_factors: pd.DataFrame) -> dict[int, str]:
+    """Factor number -> name, from the ``risk_factors`` reference table (checked for 1-14)."""
+    _require_columns(risk_factors, ["number", "name"], "The risk-factors table")
+    names = {check_factor(n): str(name) for n, name in
+             zip(risk_factors["number"], risk_factors["name"], strict=True)}
+    missing = [n for n in FACTORS if n not in names]
+    if missing:
+        raise ValueError(f"The risk-factors table lacks factor(s) {missing}; "
+                         "load it with course.data.load('risk_factors').")
+    return names
+
+
+def risk_by_country(table: pd.DataFrame, outlines: Mapping, year: int | None = None):
+    """``(risk by iso3, names not matched)`` from a ``country_risk`` table, ready for a world map.
+
+    Rows are matched on ``iso3`` where the table has one, else on the country name as written in
+    the outlines (case and spacing ignored). With a ``year`` column the latest year is used unless
+    ``year`` is given. Countries that match no outline are returned by name so the trainee can fix
+    them; they are never silently dropped.
+    """
+    _require_columns(table, ["risk"], "The country table")
+    if "iso3" not in table.columns and "country" not in table.columns:
+        raise ValueError("The country table needs an iso3 or a country column; "
+                         "load it with course.data.load_user_csv(path, 'country_risk').")
+    rows = table
+    if "year" in table.columns:
+        years = sorted(table["year"].unique())
+        chosen = years[-1] if year is None else year
+        if chosen not in years:
+            raise ValueError(f"The table has no rows for {year}; its years are {years}.")
+        rows = table[table["year"] == chosen]
+    by_name = {_name_key(f["properties"]["name"]): f["properties"]["iso3"]
+               for f in outlines["features"] if f["properties"].get("iso3")}
+    known = set(by_name.values()) - {""}  # some outlines (disputed areas) have no ISO code
+    values, unmatched = {}, []
+    for row in rows.itertuples(index=False):
+        code = str(getattr(row, "iso3", "") or "").upper()
+        name = str(getattr(row, "country", "") or "")
+        code = code if code in known else by_name.get(_name_key(name), "")
+        if code:
+            values[code] = float(row.risk)
+        else:
+            unmatched.append(name or str(getattr(row, "iso3", "")))
+    series = pd.Series(values, name="risk", dtype="float64").sort_index()
+    series.index.name = "iso3"
+    return series, unmatched
+
+
+def load_uploaded_country_table(filename: str, content: bytes) -> pd.DataFrame:
+    """Check an uploaded file as a ``country_risk`` table, exactly as ``load_user_csv`` would.
+
+    The bytes are written to a private temporary folder under the uploaded name (whose suffix
+    the checker uses to recognise spreadsheets) and removed afterwards: nothing is kept.
+    """
+    from course import data  # here, so the module's logic does not need the datasets
+
+    name = Path(str(filename)).name or "upload.csv"
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / name
+        path.write_bytes(bytes(content))
+        return data.load_user_csv(path, "country_risk")
+
+
+def _name_key(name: str) -> str:
+    return " ".join(str(name).lower().replace("-", " ").split())
 
 
 # --------------------------------------------------------------------------------------------

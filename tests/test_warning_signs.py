@@ -215,8 +215,12 @@ def test_workbench_bad_selection_changes_nothing(bench, province, month, message
 def test_indicator_series_uses_labels_and_window(bench):
     bench.select("P01", "2024-04")
     table = bench.indicator_series(last=2)
-    assert table.index.tolist() == ["2024-03", "2024-04"]
-    assert table.loc["2024-04", "Press freedom score"] == 30.0
+    assert table.columns.tolist() == ["risk_factor", "present when", "2024-03", "2024-04"]
+    assert table.index.tolist() == [  # by risk factor
+        "Armed groups", "Press freedom score", "Hate speech items", "Exclusion index"]
+    assert table.loc["Press freedom score", "2024-04"] == 30.0
+    assert table.loc["Press freedom score", "present when"] == "< 40"
+    assert table.loc["Armed groups", "present when"] == "> 2"
     with pytest.raises(ValueError, match="1 month or more"):
         bench.indicator_series(last=0)
 
@@ -353,3 +357,56 @@ def test_monthly_measures(indicators):
         measures.values("2025-01")
     with pytest.raises(ValueError, match="Unknown measure"):
         measures.bins("rumours")
+
+
+# ---------------------------------------------------------------- a trainee's country table
+
+OUTLINES = {"type": "FeatureCollection", "features": [
+    {"type": "Feature", "properties": {"iso3": iso3, "name": name},
+     "geometry": {"type": "Point", "coordinates": [0, 0]}}
+    for iso3, name in [("AAA", "Alpha Land"), ("BBB", "Beta-Republic"), ("CCC", "Gamma"),
+                       ("", "Disputed area")]]}
+
+
+def test_risk_by_country_matches_codes_and_names():
+    table = pd.DataFrame({"iso3": ["AAA", "", ""], "country": ["Alpha Land", "beta  republic", "Zed"],
+                          "risk": [0.1, 0.2, 0.3]})
+    values, unmatched = ws.risk_by_country(table, OUTLINES)
+    assert values.to_dict() == {"AAA": 0.1, "BBB": 0.2}
+    assert unmatched == ["Zed"]
+
+
+def test_risk_by_country_uses_latest_year_unless_told():
+    table = pd.DataFrame({"iso3": ["AAA", "AAA", "CCC"], "year": [2022, 2023, 2022],
+                          "risk": [0.1, 0.4, 0.2]})
+    assert ws.risk_by_country(table, OUTLINES)[0].to_dict() == {"AAA": 0.4}
+    assert ws.risk_by_country(table, OUTLINES, year=2022)[0].to_dict() == {"AAA": 0.1, "CCC": 0.2}
+    with pytest.raises(ValueError, match="no rows for 2019"):
+        ws.risk_by_country(table, OUTLINES, year=2019)
+    with pytest.raises(ValueError, match="iso3 or a country"):
+        ws.risk_by_country(pd.DataFrame({"risk": [0.1]}), OUTLINES)
+
+
+# ---------------------------------------------------------------- reference tables
+
+
+def test_source_country_notes_merge_sources_per_country():
+    table = pd.DataFrame({
+        "iso3": ["AAA", "AAA", "BBB"], "name": ["Alpha", "Alpha", "Beta"],
+        "source": ["000: Final Statement", "001: blog", "Some other source"],
+        "note": ["The statement says x.", "The blog quotes it.", "It says y."]})
+    notes = ws.source_country_notes(table)
+    assert notes.index.tolist() == ["AAA", "BBB"]
+    assert notes.loc["AAA", "cited"] == "Forum 2007; Forum blog 2007"
+    assert notes.loc["AAA", "note"] == ("[Forum 2007] The statement says x. / "
+                                        "[Forum blog 2007] The blog quotes it.")
+    assert notes.loc["BBB", "cited"] == "Some other source"
+    with pytest.raises(ValueError, match="note"):
+        ws.source_country_notes(table.drop(columns="note"))
+
+
+def test_factor_names_need_all_fourteen():
+    table = pd.DataFrame({"number": list(range(1, 15)), "name": [f"f{n}" for n in range(1, 15)]})
+    assert ws.factor_names(table)[14] == "f14"
+    with pytest.raises(ValueError, match=r"lacks factor\(s\) \[14\]"):
+        ws.factor_names(table.iloc[:13])

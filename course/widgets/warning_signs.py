@@ -13,10 +13,17 @@ import ipywidgets as W
 import pandas as pd
 
 from course import maps
-from course.warning_signs import FACTORS, MonthlyMeasures, Workbench, group_of
+from course.warning_signs import (
+    FACTORS,
+    MonthlyMeasures,
+    Workbench,
+    group_of,
+    load_uploaded_country_table,
+    risk_by_country,
+)
 from course.widgets import guard, message_html, show_message
 
-__all__ = ["time_slider_map", "workbench"]
+__all__ = ["country_table_map", "time_slider_map", "workbench"]
 
 CALLS = ("not judged", "absent", "present")
 
@@ -142,3 +149,45 @@ def time_slider_map(measures: MonthlyMeasures, measure: str = "factors",
     choice.observe(render, names="value")
     render()
     return W.VBox([W.HBox([choice]), slider, status, frame])
+
+
+def country_table_map(outlines) -> W.VBox:
+    """Upload a country-level risk table (CSV) and see it on a world map with its table.
+
+    The file is checked by ``course.data.load_user_csv``; problems are listed row by row and
+    nothing is shown until they are fixed. Countries that match no outline are named.
+    """
+    upload = W.FileUpload(accept=".csv", multiple=False, description="Upload CSV")
+    status, frame = W.HTML(), W.HTML()
+    show_message(status, "Choose a CSV file with a country (iso3 or name) and a risk column "
+                         "(0 to 1). It stays in this session and is not sent anywhere.", "info")
+
+    def on_upload(change) -> None:
+        files = change["new"]
+        if not files:
+            return
+        item = files[0]
+
+        def build():
+            table = load_uploaded_country_table(item["name"], item["content"])
+            values, unmatched = risk_by_country(table, outlines)
+            if values.empty:
+                raise ValueError(f"No row of {item['name']} matches a country on the map "
+                                 f"(unmatched: {', '.join(unmatched[:10])}). Check the iso3 codes "
+                                 "or country names.")
+            view = maps.world_choropleth(values, title=f"Your table: {item['name']}",
+                                         legend_title="risk (0-1)")
+            return view, len(values), unmatched
+
+        result = guard(status, build)
+        if result is None:
+            frame.value = ""
+            return
+        view, shown, unmatched = result
+        frame.value = view._repr_html_()
+        note = f" Not on the map (no match): {', '.join(unmatched)}." if unmatched else ""
+        show_message(status, f"Loaded {item['name']}: {shown} countries shown.{note}",
+                     "info" if unmatched else "ok")
+
+    upload.observe(on_upload, names="value")
+    return W.VBox([upload, status, frame])
