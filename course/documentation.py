@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 import pandas as pd
 
 from course.evidence import VOCABULARIES, InvalidRecord, Locker, validate_incident
+from course.evidence.pseudonyms import normalise_name
 
 # How each kind of source gives us information (HURIDOCS links a source to an event "through
 # information"). In the scenario, witnesses, community councils and local NGOs take testimony.
@@ -78,12 +79,14 @@ def import_reports(locker: Locker, reports: pd.DataFrame, sources: pd.DataFrame,
     return pd.DataFrame(rows, columns=["report_id", "record_id", "refused_because"])
 
 
+def bare_hash(name: str) -> str:
+    """The SHA-256 of a (normalised) name, with no key: what *not* to use as a pseudonym."""
+    return hashlib.sha256(normalise_name(name).encode("utf-8")).hexdigest()
+
+
 def guess_from_bare_hash(digest: str, candidates: Iterable[str]) -> str | None:
     """Why a bare hash is not a pseudonym: try each likely name until one hashes to ``digest``."""
-    for name in candidates:
-        if hashlib.sha256(" ".join(name.casefold().split()).encode()).hexdigest() == digest:
-            return name
-    return None
+    return next((name for name in candidates if bare_hash(name) == digest), None)
 
 
 def duplicate_pairs(reports: pd.DataFrame, window_days: int = 3) -> pd.DataFrame:
@@ -157,13 +160,21 @@ def corroboration(reports: pd.DataFrame, sources: pd.DataFrame,
     return table.reset_index()
 
 
-def incidents_by_province(reports: pd.DataFrame, events: pd.Series | None = None) -> pd.Series:
+def incidents_by_province(reports: pd.DataFrame, events: pd.Series | None = None,
+                          provinces: Iterable[str] | None = None) -> pd.Series:
     """Documented incidents per province: distinct (candidate) events, not raw reports, so a
-    much-reported event is not counted three times."""
+    much-reported event is not counted three times. Provinces with none get 0 (default: every
+    province of the scenario), so "nothing documented" is not mistaken for "no data"."""
     _need(reports, ("report_id", "province_id"), "the reports table")
     events = candidate_events(reports) if events is None else events
+    if provinces is None:
+        from course import data
+
+        provinces = data.load("scenario_places")["province_id"].unique()
     frame = reports.assign(event_id=reports["report_id"].map(events))
-    return frame.groupby("province_id")["event_id"].nunique().rename("incidents")
+    counts = frame.groupby("province_id")["event_id"].nunique().rename("incidents")
+    index = sorted(set(provinces) | set(counts.index))
+    return counts.reindex(index, fill_value=0).astype(int)
 
 
 # -- plain logic behind the interactive pieces ----------------------------------------------------

@@ -115,12 +115,16 @@ def test_incidents_by_province_counts_events_not_reports(reports):
     counts = documentation.incidents_by_province(reports)
     assert counts.sum() == documentation.candidate_events(reports).nunique()
     assert counts.sum() < len(reports)
+    assert counts["P01"] == 0  # a province with no reports shows 0, not "no data"
+    small = documentation.incidents_by_province(small_reports(), provinces=["P1", "P2"])
+    assert small.to_dict() == {"P1": 4, "P2": 0}
 
 
 def test_bare_hash_is_guessable():
     digest = hashlib.sha256(b"amina korr").hexdigest()
     assert documentation.guess_from_bare_hash(digest, ["Jo Bell", "Amina  Korr"]) == "Amina  Korr"
     assert documentation.guess_from_bare_hash(digest, ["Jo Bell"]) is None
+    assert documentation.bare_hash(" AMINA korr") == digest
 
 
 def test_incident_form_saves_and_refuses_without_consent(locker):
