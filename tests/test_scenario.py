@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
@@ -215,3 +217,11 @@ def test_geojson_is_plain_json_with_simple_plane_bounds():
     xs = [p[0] for f in raw["features"] for p in f["geometry"]["coordinates"][0]]
     ys = [p[1] for f in raw["features"] for p in f["geometry"]["coordinates"][0]]
     assert min(xs) == 0 and max(xs) == 1000 and min(ys) == 0 and max(ys) == 1000
+
+
+def test_command_line_writes_into_a_folder(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "course.scenario", str(tmp_path)], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(scenario.FILES)
+    assert "manifest" not in done.stdout  # a scratch folder never touches the course manifest

@@ -50,7 +50,7 @@ def load_user_csv(path, kind: str) -> pd.DataFrame:
     if kind not in USER_KINDS:
         raise UserDataError(f"unknown kind {kind!r}: the kinds are "
                             + "; ".join(f"{k} ({v})" for k, v in USER_KINDS.items()))
-    path = Path(path)
+    path = Path(path).expanduser()
     frame = _read_csv(path)
     return _country_risk(frame, path)
 
