@@ -305,6 +305,15 @@ def test_topojson_decoding_on_a_tiny_topology():
     assert wo.signed_area(clockwise) > 0, "exterior rings are turned counter-clockwise"
 
 
+@pytest.mark.skipif(not os.environ.get("UPSTREAM_NPM_TARBALLS"),
+                    reason="set UPSTREAM_NPM_TARBALLS to a folder holding world-atlas-2.0.2.tgz and "
+                           "i18n-iso-countries-7.14.0.tgz (npm pack) to check the committed outlines")
+def test_world_outlines_rebuild_byte_for_byte(tmp_path):
+    out = tmp_path / "world.geojson"
+    wo.main(["--from", os.environ["UPSTREAM_NPM_TARBALLS"], "--out", str(out)])
+    assert out.read_bytes() == (data.ROOT / "world_outlines.geojson").read_bytes()
+
+
 # --- user tables ------------------------------------------------------------------------------
 
 
