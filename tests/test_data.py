@@ -327,8 +327,18 @@ def test_user_csv_valid():
 
 def test_user_csv_early_warning_project_layout():
     risk = data.load_user_csv(FIXTURES / "country_risk_ewp_layout.csv", "country_risk")
-    assert list(risk.columns) == ["country", "year", "risk"]
+    assert list(risk.columns) == ["iso3", "country", "year", "risk"]
     assert risk["year"].eq(2022).all() and risk["risk"].iloc[0] == pytest.approx(0.0612)
+    assert risk.attrs["unmatched_countries"] == ["Testland Alpha", "Testland Beta", "Testland Gamma"]
+
+
+def test_user_csv_names_get_iso3_by_exact_match_only(tmp_path):
+    # Every risk is 0: this checks name matching, it says nothing about any country.
+    path = tmp_path / "names.csv"
+    path.write_text("country,risk\nKenya,0\nfrance,0\nFrance (mainland),0\n")
+    risk = data.load_user_csv(path, "country_risk")
+    assert risk["iso3"].tolist() == ["KEN", "FRA", ""]
+    assert risk.attrs["unmatched_countries"] == ["France (mainland)"]
 
 
 def test_user_csv_row_errors_are_all_collected():

@@ -15,6 +15,10 @@ The Early Warning Project's published Statistical Risk Assessment results name t
 ``country`` and ``risk_in_<year>`` (with a two-year ``risk_in_<year>_<yy>`` beside it): the
 one-year column is taken as ``risk`` and its year as ``year``. Their ``SFTGcode`` column is not
 an ISO code and is ignored. Row numbers in messages are spreadsheet rows: the header is row 1.
+
+A table with names but no ``iso3`` gets an ``iso3`` column by exact (case-insensitive) match with
+the Natural Earth names in ``world_outlines``; names that do not match are left with an empty code
+and listed in ``table.attrs["unmatched_countries"]`` (fix them by hand, e.g. add an iso3 column).
 """
 
 from __future__ import annotations
@@ -162,8 +166,25 @@ def _country_risk(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     for column in ("year", "rank"):
         if column in frame:
             frame[column] = pd.to_numeric(frame[column]).astype("int64")
+    unmatched = _add_iso3(frame) if "iso3" not in frame else []
     order = [c for c in ("iso3", "country", "year", "risk", "rank") if c in frame]
-    return frame[order].reset_index(drop=True)
+    result = frame[order].reset_index(drop=True)
+    result.attrs["unmatched_countries"] = unmatched
+    return result
+
+
+def _add_iso3(frame: pd.DataFrame) -> list[str]:
+    """Give name-only rows an iso3 by exact (case-insensitive) match with the world outlines' names.
+
+    Unmatched names get an empty iso3 and are returned, so the caller can fix them by hand; we do
+    not guess (a fuzzy match could silently put a country's figures on its neighbour).
+    """
+    from course.data import load  # here, not at import time: the catalogue imports this module
+
+    codes = {f["properties"]["name"].casefold(): f["properties"]["iso3"]
+             for f in load("world_outlines")["features"] if f["properties"]["iso3"]}
+    frame["iso3"] = frame["country"].map(lambda name: codes.get(name.casefold(), ""))
+    return sorted(set(frame.loc[frame["iso3"] == "", "country"]))
 
 
 def _duplicates(frame: pd.DataFrame) -> list[str]:
