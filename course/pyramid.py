@@ -454,7 +454,7 @@ def pyramid_figure(counts: Mapping[int, int] | pd.Series, title: str = "Your pyr
 def escalation_figure(state: ExplorerState) -> Figure:
     """Stacked monthly bars by level up to the chosen month; flagged months marked with ▲."""
     counts = state.counts
-    fig = Figure(figsize=(8, 3.4), layout="constrained")
+    fig = Figure(figsize=(9, 3.4), layout="constrained")
     ax = fig.subplots()
     bottom = pd.Series(0, index=counts.index)
     x = range(len(counts))
@@ -473,7 +473,7 @@ def escalation_figure(state: ExplorerState) -> Figure:
     ax.set_ylabel("items in the log")
     ax.set_title(f"Fictional scenario - {state.place}, up to {state.month} "
                  "(▲ escalating month)", fontsize=10)
-    ax.legend(fontsize=7, loc="upper left", reverse=True)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1), reverse=True)
     return fig
 
 
