@@ -78,6 +78,9 @@ def test_time_slider_map_follows_the_slider():
     choice.value = "armed_clashes"
     assert "Armed clashes" in frame.value
     assert "Unknown measure" in views.time_slider_map(measures, "rumours").value
+    assert "not in the data" in views.time_slider_map(measures, month="2031-01").value
+    start = views.time_slider_map(measures, month="2023-06")
+    assert _find(start, W.SelectionSlider)[0].value == "2023-06"
 
 
 FIXTURES = ROOT / "tests" / "fixtures" / "user_csv"

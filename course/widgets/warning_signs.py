@@ -17,6 +17,7 @@ from course.warning_signs import (
     FACTORS,
     MonthlyMeasures,
     Workbench,
+    check_month,
     group_of,
     load_uploaded_country_table,
     risk_by_country,
@@ -122,10 +123,14 @@ def time_slider_map(measures: MonthlyMeasures, measure: str = "factors",
                     month: str | None = None) -> W.VBox:
     """A choropleth of the provinces that follows a month slider and a choice of measure."""
     options = measures.measures()
-    if measure not in [m for _, m in options]:
-        return W.HTML(message_html(f"Unknown measure {measure!r}: choose one of "
-                                   f"{', '.join(m for _, m in options)}.", "error"))
-    slider = W.SelectionSlider(options=measures.months, value=month or measures.months[-1],
+    try:
+        if measure not in [m for _, m in options]:
+            raise ValueError(f"Unknown measure {measure!r}: choose one of "
+                             f"{', '.join(m for _, m in options)}.")
+        month = check_month(month or measures.months[-1], measures.months)
+    except ValueError as exc:
+        return W.HTML(message_html(str(exc), "error"))
+    slider = W.SelectionSlider(options=measures.months, value=month,
                                description="Month", continuous_update=False,
                                layout=W.Layout(width="520px"))
     choice = W.Dropdown(options=options, value=measure, description="Show",
