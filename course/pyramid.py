@@ -43,6 +43,7 @@ LEVEL_NAMES: dict[int, str] = {
     4: "Bias-motivated violence",
     5: "Genocide",
 }
+COUNTRY = "all"  # the explorer's value for "the whole country" (None works too)
 UPPER = 3  # "the upper levels": 3 and above, where bias becomes institutional or violent
 LOG_COLUMNS = ("item_id", "month", "province_id", "summary", "pyramid_level", "level_reason")
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -385,9 +386,10 @@ class EscalationExplorer:
 
     def options(self) -> list[tuple[str, str | None]]:
         """(label, value) pairs for a drop-down: the country first, then each province."""
-        return [("Whole country", None)] + [(f"{n} ({p})", p) for p, n in self.provinces.items()]
+        return [("Whole country", COUNTRY)] + [(f"{n} ({p})", p) for p, n in self.provinces.items()]
 
     def state(self, province: str | None, month: str) -> ExplorerState:
+        province = None if province == COUNTRY else province
         month = check_month(month)
         if month not in self.months:
             raise ValueError(f"month {month} is outside the log: choose a month from "
@@ -441,7 +443,7 @@ def pyramid_figure(counts: Mapping[int, int] | pd.Series, title: str = "Your pyr
     for lvl in LEVELS:
         width = values[lvl]
         ax.barh(lvl, width, left=-width / 2, height=0.8, color=LEVEL_COLOURS[lvl - 1],
-                edgecolor="#444")
+                edgecolor="#444", linewidth=1 if width else 0)
         ax.text(widest / 2 + widest * 0.05, lvl, f"{lvl}. {level_names[lvl]}: {width}",
                 va="center", fontsize=9)
     ax.set_xlim(-widest / 2 - widest * 0.05, widest * 1.6)

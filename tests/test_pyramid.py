@@ -222,7 +222,8 @@ def test_province_names_from_geojson():
 def test_explorer_state_up_to_a_month(log):
     ex = P.EscalationExplorer(log, {"P01": "Northmarch"}, window=1, min_upper=1)
     assert ex.months[0] == "2024-01" and ex.months[-1] == "2024-05"
-    assert ex.options()[0] == ("Whole country", None)
+    assert ex.options()[0] == ("Whole country", P.COUNTRY)
+    assert ex.state(P.COUNTRY, "2024-02").counts.equals(ex.state(None, "2024-02").counts)
     assert ("Northmarch (P01)", "P01") in ex.options()
     st = ex.state("P01", "2024-04")
     assert list(st.counts.index) == ["2024-01", "2024-02", "2024-03", "2024-04"]

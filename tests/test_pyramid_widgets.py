@@ -67,6 +67,7 @@ def test_escalation_explorer_follows_the_slider(log):
     where = next(w for w in parts(view) if w.__class__.__name__ == "Dropdown")
     status = [w for w in parts(view) if w.__class__.__name__ == "HTML"]
     assert slider.options == ("2024-01", "2024-02", "2024-03")
+    assert where.value == P.COUNTRY and where.label == "Whole country"   # not a blank choice
     assert any("2024-03, the country" in s.value for s in status)
     where.value = "P01"
     slider.value = "2024-02"

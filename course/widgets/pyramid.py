@@ -39,10 +39,13 @@ def sorting_widget(sorter: pyramid.PyramidSorter) -> W.VBox:
     item_box, feedback, summary = W.HTML(), W.HTML(), W.HTML()
     chart = W.Image(format="png", layout=W.Layout(max_width="560px"))
     chart_text = W.HTML()
+    # Narrower towards the top, so the buttons themselves read as a pyramid.
     buttons = [W.Button(description=f"{lvl}. {pyramid.LEVEL_NAMES[lvl]}",
                         tooltip=f"Place this item on level {lvl}",
-                        layout=W.Layout(width="auto")) for lvl in pyramid.LEVELS]
-    next_button = W.Button(description="Next unsorted item", icon="arrow-right")
+                        layout=W.Layout(width=f"{100 - 10 * (lvl - 1)}%"))
+               for lvl in pyramid.LEVELS]
+    next_button = W.Button(description="Next unsorted item", icon="arrow-right",
+                           layout=W.Layout(width="auto"))
 
     def refresh_progress():
         chart.value = pyramid.figure_png(pyramid.pyramid_figure(sorter.counts()))
@@ -63,7 +66,8 @@ def sorting_widget(sorter: pyramid.PyramidSorter) -> W.VBox:
         def on_click(_):
             result = guard(feedback, lambda: sorter.answer(chooser.value, level))
             if result is not None:
-                show_message(feedback, result.message, "ok" if result.agrees else "error")
+                # A disagreement is a judgement to discuss, not a mistake: no error styling.
+                show_message(feedback, result.message, "ok" if result.agrees else "info")
                 refresh_progress()
         return on_click
 
@@ -81,7 +85,8 @@ def sorting_widget(sorter: pyramid.PyramidSorter) -> W.VBox:
     show_item()
     refresh_progress()
     # Level 5 at the top, as on the pyramid.
-    levels = W.VBox(list(reversed(buttons)), layout=W.Layout(width="auto"))
+    levels = W.VBox(list(reversed(buttons)), layout=W.Layout(align_items="center",
+                                                             max_width="640px"))
     return W.VBox([W.HBox([chooser, next_button]), item_box,
                    W.HTML("<b>Which level is this?</b>"), levels, feedback,
                    W.HBox([chart, chart_text]), summary])
@@ -90,7 +95,8 @@ def sorting_widget(sorter: pyramid.PyramidSorter) -> W.VBox:
 def escalation_explorer(explorer: pyramid.EscalationExplorer,
                         province: str | None = None) -> W.VBox:
     """Monthly counts by level for a province or the country, up to the month on the slider."""
-    if province is not None and province not in explorer.provinces:
+    province = pyramid.COUNTRY if province is None else province
+    if province != pyramid.COUNTRY and province not in explorer.provinces:
         raise ValueError(f"unknown province {province!r}: choose one of "
                          f"{', '.join(explorer.provinces)}, or None for the whole country")
     where = W.Dropdown(options=explorer.options(), value=province, description="Where")
