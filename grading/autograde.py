@@ -17,6 +17,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import selectors
 import signal
 import subprocess
@@ -32,8 +33,13 @@ from nbgrader.apps import NbGraderAPI
 from nbgrader.preprocessors import (
     AssignLatePenalties,
     CheckCellMetadata,
+    ClearOutput,
+    DeduplicateIds,
     IgnorePattern,
     LimitOutput,
+    NbGraderPreprocessor,
+    OverwriteCells,
+    OverwriteKernelspec,
     SaveAutoGrades,
 )
 
@@ -103,6 +109,18 @@ def serialize_gradebook(lock_path: Path) -> None:
     cls.__init__, cls.close, cls._upstream_lock = __init__, close, lock
 
 
+class DropEmptyGradingMetadata(NbGraderPreprocessor):
+    """After nbgrader's DeduplicateIds: it keeps the last copy of a duplicated graded cell and
+    empties the others' nbgrader metadata, which CheckCellMetadata then rejects as "an old
+    version" and the whole submission fails (jupyter/nbgrader#1083). Removing the emptied
+    metadata makes the extra copies plain cells, so the submission is graded."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if "nbgrader" in cell.metadata and not cell.metadata["nbgrader"]:
+            del cell.metadata["nbgrader"]
+        return cell, resources
+
+
 # ---- configuration ------------------------------------------------------------------------------
 
 def grading_config(course_dir, cell_timeout: int | None = None):
@@ -110,6 +128,9 @@ def grading_config(course_dir, cell_timeout: int | None = None):
     from .kernels import SandboxedExecute
 
     config = course_root.load_config(course_dir)
+    config.Autograde.sanitize_preprocessors = [
+        ClearOutput, DeduplicateIds, DropEmptyGradingMetadata, OverwriteKernelspec,
+        OverwriteCells, CheckCellMetadata]
     config.Autograde.autograde_preprocessors = [
         SandboxedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
         AssignLatePenalties, CheckCellMetadata]
@@ -175,12 +196,22 @@ def worker_main(args: dict) -> None:
         pool.close()
 
 
+_EXC = re.compile(r"^\s*(?:[\w.]+\.)?(\w+(?:Error|Exception|Exit))(?::\s*(.*))?$")
+
+
 def _error_summary(res: dict) -> str:
-    lines = [ln for ln in (res.get("log") or "").splitlines() if "[ERROR]" in ln
-             or "Error" in ln or "[WARNING] Skipping unknown notebook" in ln
-             or "No submitted file" in ln]
-    text = "\n".join(dict.fromkeys(ln.strip() for ln in lines))
-    return text[-2000:] or (res.get("error") or "nbgrader failed")[-2000:]
+    """The gist of why nbgrader could not grade a submission, first line first."""
+    log = res.get("log") or ""
+    if "No notebooks found" in log:
+        skipped = re.findall(r"Skipping unknown notebook: (\S+)", log)
+        names = ", ".join(os.path.basename(s) for s in skipped) or "none"
+        return f"no notebook with the assignment's name was submitted (found: {names})"
+    causes = [m for ln in log.splitlines() if (m := _EXC.match(ln))]
+    old = "use an old version" in log
+    head = (f"{causes[-1][1]}: {causes[-1][2] or ''}".strip() if causes else
+            "invalid nbgrader cell metadata" if old else "nbgrader could not grade it")
+    detail = "\n".join(ln for ln in log.splitlines() if "[ERROR]" in ln)
+    return f"{head}\n{detail}"[:2000]
 
 
 # ---- orchestration ------------------------------------------------------------------------------

@@ -261,7 +261,7 @@ class SandboxedExecute(Execute):
         if kept + size > self.max_output_bytes:
             if kept <= self.max_output_bytes:
                 outs.append(NotebookNode(output_type="stream", name="stderr",
-                                         text="\n... output truncated by the grader ...\n"))
+                                         text="\n... output truncated by the grader ...\n"))  # integrity.TRUNCATED
                 self._kept[cell_index] = self.max_output_bytes + 1
             return None
         if hasattr(self, "_kept"):

@@ -140,6 +140,8 @@ def _namespaces(spec: Spec) -> list[str]:
         _libc_call("mount", b"none", b"/", None, ctypes.c_ulong(MS_REC | MS_PRIVATE), None)
         if spec.level == "root":
             _expose_interpreter(spec.workdir)
+        _private_scratch(spec.workdir)
+        achieved.append("private-tmp")
         for path in spec.hide:
             if os.path.isdir(path) and not os.path.realpath(spec.workdir).startswith(
                     os.path.realpath(path) + os.sep):
@@ -186,14 +188,47 @@ def _expose_interpreter(workdir: str) -> None:
     _mount(None, blocked, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
 
 
+def _private_scratch(workdir: str) -> None:
+    """Cover the world-writable folders with empty private ones, so the only place student code
+    can write to is its own folder (and these throw-away tmpfs)."""
+    real = os.path.realpath(workdir)
+    for folder in ("/tmp", "/var/tmp", "/dev/shm"):
+        if not os.path.isdir(folder) or os.path.islink(folder):
+            continue
+        inside = real.startswith(os.path.realpath(folder) + os.sep)
+        # Keep a handle on our own folder: once covered, it is reachable only through it.
+        fd = os.open(real, os.O_PATH | os.O_DIRECTORY) if inside else None
+        _mount("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=64m")
+        if fd is not None:
+            os.makedirs(real, exist_ok=True)
+            _mount(f"/proc/self/fd/{fd}", real, None, MS_BIND | MS_REC)
+            os.close(fd)
+
+
+def tasks_of(uid: int) -> int:
+    """Processes plus threads the uid runs now (what RLIMIT_NPROC counts)."""
+    count = 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/status") as f:
+                    fields = dict(line.split(":", 1) for line in f if ":" in line)
+                if int(fields["Uid"].split()[0]) == uid:
+                    count += int(fields["Threads"])
+            except (OSError, KeyError, ValueError):
+                continue
+    return count
+
+
 def _limits(spec: Spec) -> None:
     lim = Limits(**spec.limits)
     mb = 1024 * 1024
+    # RLIMIT_NPROC counts every task of the uid. At root level the uid is this kernel's alone;
+    # as an ordinary user it is shared with the grader, so the budget is on top of what runs now.
+    nproc = lim.processes if spec.level == "root" else tasks_of(os.getuid()) + lim.processes
     pairs = [(resource.RLIMIT_AS, lim.memory_mb * mb), (resource.RLIMIT_CPU, lim.cpu_seconds),
-             (resource.RLIMIT_FSIZE, lim.file_mb * mb), (resource.RLIMIT_CORE, 0)]
-    if spec.level == "root":
-        # Per-uid count: only meaningful when the uid is this kernel's alone.
-        pairs.append((resource.RLIMIT_NPROC, lim.processes))
+             (resource.RLIMIT_FSIZE, lim.file_mb * mb), (resource.RLIMIT_CORE, 0),
+             (resource.RLIMIT_NPROC, nproc)]
     for res, value in pairs:
         soft, hard = resource.getrlimit(res)
         if hard != resource.RLIM_INFINITY:

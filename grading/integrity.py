@@ -1,0 +1,210 @@
+"""Per-submission integrity report, checked against the *released* notebook.
+
+nbgrader's own checksum check compares a submission with the source notebook, whose test cells
+still hold the hidden tests, so it warns about every submission of an assignment with hidden
+tests. Here each cell is compared with the student version it was released as, so a warning
+means the trainee (or their tools) really changed a graded or locked cell.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbgrader.utils import compute_checksum, is_grade, is_locked, is_solution
+
+from . import autograde, course_root
+
+
+@dataclass
+class Problem:
+    kind: str       # modified | deleted | duplicated | added | reordered | missing-notebook |
+    #                 unknown-notebook | empty | malformed | timeout | crashed | error | runtime
+    notebook: str
+    cell: str = ""  # grade_id, where there is one
+    detail: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.notebook}" + (f" [{self.cell}]" if self.cell else "")
+        return f"{self.kind}: {where}: {self.detail}"
+
+
+@dataclass
+class SubmissionReport:
+    student_id: str
+    # clean | runtime-errors (graded; the trainee's code raised errors) | flagged (graded;
+    # graded/locked cells tampered with) | failed (could not be graded) | not-autograded
+    status: str = "clean"
+    problems: list[Problem] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"student_id": self.student_id, "status": self.status,
+                "problems": [asdict(p) for p in self.problems]}
+
+
+def cell_kind(cell) -> str:
+    if is_grade(cell) and not is_solution(cell):
+        return "test cell"
+    if is_solution(cell):
+        return "written-answer cell" if cell.cell_type == "markdown" else "answer cell"
+    return "locked cell"
+
+
+def _graded(nb) -> list[tuple[str, object]]:
+    return [(c.metadata["nbgrader"]["grade_id"], c) for c in nb.cells
+            if c.metadata.get("nbgrader", {}).get("grade_id")
+            and (is_grade(c) or is_solution(c) or is_locked(c))]
+
+
+def _flags(cell) -> tuple:
+    meta = cell.metadata.get("nbgrader", {})
+    return (cell.cell_type, bool(meta.get("grade")), bool(meta.get("solution")),
+            bool(meta.get("locked")), float(meta.get("points") or 0))
+
+
+def read_submission(path: Path, name: str) -> tuple[object | None, list[Problem]]:
+    """The notebook, or the reason it cannot be read."""
+    raw = path.read_bytes()
+    if not raw.strip():
+        return None, [Problem("empty", name, detail="the file is empty (0 bytes of notebook)")]
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return None, [Problem("malformed", name, detail=f"not valid JSON: {exc}")]
+    try:
+        nb = nbformat.reads(json.dumps(data), as_version=4)
+        nbformat.validate(nb)
+    except Exception as exc:  # noqa: BLE001 - any schema error makes it unreadable
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return None, [Problem("malformed", name, detail=f"not a valid notebook: {first}")]
+    return nb, []
+
+
+def compare(released, submitted, name: str) -> list[Problem]:
+    """Graded/locked cells modified, deleted, duplicated, added or reordered."""
+    problems = []
+    rel = _graded(released)
+    rel_ids = [gid for gid, _ in rel]
+    rel_cells = dict(rel)
+    sub = _graded(submitted)
+    sub_ids = [gid for gid, _ in sub]
+    for gid in rel_ids:
+        if gid not in sub_ids:
+            problems.append(Problem("deleted", name, gid,
+                                    f"the {cell_kind(rel_cells[gid])} is missing"))
+    for gid in dict.fromkeys(sub_ids):
+        if sub_ids.count(gid) > 1:
+            problems.append(Problem("duplicated", name, gid,
+                                    f"appears {sub_ids.count(gid)} times; only the last copy is graded"))
+        if gid not in rel_cells:
+            problems.append(Problem("added", name, gid,
+                                    "a graded/locked cell that was not in the released notebook"))
+    seen = [gid for gid in dict.fromkeys(sub_ids) if gid in rel_cells]
+    expected = [gid for gid in rel_ids if gid in seen]
+    if seen != expected:
+        problems.append(Problem("reordered", name, detail="graded cells are in a different "
+                                f"order: {', '.join(seen)} (released: {', '.join(expected)})"))
+    for gid, cell in sub:
+        orig = rel_cells.get(gid)
+        if orig is None:
+            continue
+        if _flags(cell) != _flags(orig):
+            problems.append(Problem("modified", name, gid, f"the {cell_kind(orig)}'s type, "
+                                    "grading flags or points were changed"))
+        elif (is_locked(orig) or not is_solution(orig)) and \
+                compute_checksum(cell) != compute_checksum(orig):
+            problems.append(Problem("modified", name, gid,
+                                    f"the {cell_kind(orig)} was edited (nbgrader grades the "
+                                    "released version)"))
+    return problems
+
+
+TRUNCATED = "output truncated by the grader"
+
+
+def runtime_problems(autograded_nb, name: str) -> list[Problem]:
+    """Errors raised by the trainee's own cells (not by test cells) while autograding."""
+    problems = []
+    for i, cell in enumerate(autograded_nb.cells):
+        if cell.cell_type != "code" or (is_grade(cell) and not is_solution(cell)):
+            continue
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {i + 1}")
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                problems.append(Problem("runtime", name, gid,
+                                        f"{out.ename}: {out.evalue}".strip()[:300]))
+            elif TRUNCATED in out.get("text", ""):
+                problems.append(Problem("runtime", name, gid, "printed more output than the "
+                                        "grader keeps; the rest was dropped"))
+    return problems
+
+
+def check_submission(course_dir: Path, assignment: str, student: str,
+                     outcome: dict | None) -> SubmissionReport:
+    report = SubmissionReport(student)
+    folder = course_dir / "submitted" / student / assignment
+    released = {p.name: p for p in course_root.release_notebooks(course_dir, assignment)}
+    present = sorted(p.name for p in folder.glob("*.ipynb"))
+    unreadable = False
+    for name, rel_path in released.items():
+        if name not in present:
+            others = [p for p in present if p not in released]
+            hint = f"; found {', '.join(others)} (wrong name?)" if others else ""
+            report.problems.append(Problem("missing-notebook", name,
+                                           detail=f"no {name} was submitted{hint}; it scores 0"))
+            unreadable = True
+            continue
+        nb, problems = read_submission(folder / name, name)
+        report.problems += problems
+        if nb is None:
+            unreadable = True
+            continue
+        report.problems += compare(nbformat.read(rel_path, as_version=4), nb, name)
+    for name in present:
+        if name not in released and not any(p.kind == "missing-notebook" for p in report.problems):
+            report.problems.append(Problem("unknown-notebook", name,
+                                           detail="not part of the assignment; not graded"))
+    if outcome and outcome.get("status") in ("timeout", "crashed", "error"):
+        report.problems.append(Problem(outcome["status"], "*",
+                                       detail=outcome.get("message", "").strip()[:500]))
+        unreadable = True
+    tampered = bool(report.problems)
+    if outcome and outcome.get("status") == "graded":
+        for name in released:
+            path = course_dir / "autograded" / student / assignment / name
+            if path.exists():
+                report.problems += runtime_problems(nbformat.read(path, as_version=4), name)
+    if outcome is None:
+        report.status = "not-autograded"
+    elif unreadable:
+        report.status = "failed"
+    elif tampered:
+        report.status = "flagged"
+    elif report.problems:
+        report.status = "runtime-errors"
+    return report
+
+
+def report(course_dir, assignment: str) -> list[SubmissionReport]:
+    course_dir = Path(course_dir).resolve()
+    course_root.check_assignment(course_dir, assignment)
+    if not course_root.release_notebooks(course_dir, assignment):
+        raise course_root.CourseError(f"{assignment} has no release yet: run `python -m grading "
+                                      f"release {assignment} --course-dir {course_dir}`")
+    outcomes = autograde.load_outcomes(course_dir, assignment)
+    return [check_submission(course_dir, assignment, s, outcomes.get(s))
+            for s in course_root.submitted_students(course_dir, assignment)]
+
+
+def format_text(reports: list[SubmissionReport]) -> str:
+    lines = []
+    for r in reports:
+        lines.append(f"{r.student_id}: {r.status}")
+        lines += [f"    {p}" for p in r.problems]
+    counts = {}
+    for r in reports:
+        counts[r.status] = counts.get(r.status, 0) + 1
+    lines.append("summary: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
+    return "\n".join(lines)
