@@ -354,3 +354,33 @@ def test_vocabularies_cover_every_term_in_the_scenario():
                          ("source_type", sources)):
         unknown = set(frame[field]) - set(evidence.VOCABULARIES[field])
         assert not unknown, f"{field}: the scenario uses {unknown}; add them to course/evidence/vocab.py"
+
+
+def test_a_lost_or_wrong_key_is_refused_not_silently_replaced(tmp_path):
+    root = tmp_path / "lk"
+    with Locker(root) as lk:
+        lk.add_incident(good_record(), handler="h")
+        kept = (root / "pseudonym.key").read_bytes()
+    (root / "pseudonym.key").unlink()
+    with pytest.raises(LockerError, match="missing; restore it"):
+        Locker(root)
+    assert not (root / "pseudonym.key").exists()
+    other = tmp_path / "other.key"
+    Locker(tmp_path / "elsewhere", key_path=other).close()
+    with pytest.raises(LockerError, match="not the one"):
+        Locker(root, key_path=other)
+    (root / "pseudonym.key").write_bytes(kept)
+    os.chmod(root / "pseudonym.key", 0o600)
+    with Locker(root) as lk:
+        assert lk.verify().intact
+
+
+def test_a_file_or_a_broken_database_is_refused_clearly(tmp_path):
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(LockerError, match="is a file"):
+        Locker(tmp_path / "afile")
+    root = tmp_path / "broken"
+    root.mkdir()
+    (root / "locker.sqlite3").write_bytes(b"this is not a database" * 100)
+    with pytest.raises(LockerError, match="not a readable locker database"):
+        Locker(root)

@@ -24,6 +24,7 @@ import os
 import re
 import secrets
 import shutil
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -85,12 +86,42 @@ class Locker:
     def __init__(self, root: str | os.PathLike, *, key_path: str | os.PathLike | None = None,
                  busy_timeout: float = 60.0):
         self.root = Path(root)
+        if self.root.exists() and not self.root.is_dir():
+            raise LockerError(f"{self.root} is a file, not a folder; give the folder that holds "
+                              "(or will hold) the locker")
         for folder in ("evidentiary", "working", "staging"):
             (self.root / folder).mkdir(parents=True, exist_ok=True)
         self.key_path = Path(key_path) if key_path else self.root / KEY_NAME
-        self._key = load_or_create_key(self.key_path)
-        self._conn = store.connect(self.root / DB_NAME, busy_timeout)
-        store.initialise(self._conn)
+        try:
+            self._conn = store.connect(self.root / DB_NAME, busy_timeout)
+            store.initialise(self._conn)
+        except sqlite3.DatabaseError as exc:
+            raise LockerError(f"{self.root / DB_NAME} is not a readable locker database ({exc}); "
+                              "restore it from a backup, or open a different folder") from None
+        try:
+            self._key = self._load_key()
+        except BaseException:
+            self._conn.close()
+            raise
+
+    def _load_key(self) -> bytes:
+        """The pseudonym key, checked against the fingerprint recorded when the locker was made:
+        a lost or swapped key would silently give every witness a new pseudonym."""
+        recorded = store.meta(self._conn, "key_check")
+        if recorded and not self.key_path.exists():
+            raise LockerError(f"the pseudonym key {self.key_path} is missing; restore it from its "
+                              "backup (a new key would no longer match the stored pseudonyms)")
+        key = load_or_create_key(self.key_path)
+        fingerprint = pseudonymise("key fingerprint", key)
+        if not recorded:
+            with store.write_transaction(self._conn):
+                self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('key_check', ?)",
+                                   (fingerprint,))
+            recorded = store.meta(self._conn, "key_check")
+        if recorded != fingerprint:
+            raise LockerError(f"the key in {self.key_path} is not the one this locker's "
+                              "pseudonyms were made with; use the right key file (key_path=...)")
+        return key
 
     # -- life cycle ---------------------------------------------------------------------------
     def close(self) -> None:

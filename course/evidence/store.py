@@ -73,8 +73,9 @@ def initialise(conn: sqlite3.Connection) -> None:
         conn.execute("INSERT OR IGNORE INTO meta VALUES ('head_hash', ?)", ("0" * 64,))
 
 
-def meta(conn: sqlite3.Connection, key: str) -> str:
-    return conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0]
+def meta(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return row[0] if row else None
 
 
 def set_meta(conn: sqlite3.Connection, key: str, value: object) -> None:
