@@ -1,5 +1,7 @@
 """course.widgets.pyramid: the views build without a browser and forward to the logic."""
 
+import html
+
 import pandas as pd
 import pytest
 
@@ -75,6 +77,28 @@ def test_escalation_explorer_follows_the_slider(log):
     assert any("Escalating" in s.value for s in status)
 
 
-def test_escalation_explorer_rejects_unknown_province(log):
-    with pytest.raises(ValueError, match="unknown province 'P77'"):
-        views.escalation_explorer(P.EscalationExplorer(log), province="P77")
+def test_escalation_explorer_shows_unknown_province_as_a_message(log):
+    view = views.escalation_explorer(P.EscalationExplorer(log), province="P77")
+    assert "unknown province 'P77'" in html.unescape(view.value) and "P01" in view.value
+
+
+def test_share_map_follows_the_slider(log):
+    view = views.share_map(log)
+    slider = next(w for w in parts(view) if w.__class__.__name__ == "SelectionSlider")
+    frame = [w for w in parts(view) if w.__class__.__name__ == "HTML"][-1]
+    assert slider.value == "2024-03"
+    assert "level 3+, 2024-03" in frame.value and "Fictional" in frame.value
+    slider.value = "2024-02"
+    assert "level 3+, 2024-02" in frame.value
+    assert "https://" not in frame.value.split("srcdoc")[0]
+
+
+@pytest.mark.parametrize("month", ["2030-01", "March", "2024-3"])
+def test_share_map_bad_month_is_a_message(log, month):
+    view = views.share_map(log, month)
+    assert "outside the log" in view.value or "YYYY-MM" in view.value
+
+
+def test_share_map_empty_or_wrong_log_is_a_message(log):
+    assert "empty" in views.share_map(log.iloc[0:0]).value
+    assert "lacks column" in views.share_map(log.drop(columns="month")).value

@@ -13,10 +13,10 @@ import html
 import ipywidgets as W
 import pandas as pd
 
-from course import pyramid
+from course import maps, pyramid
 from course.widgets import guard, message_html, show_message
 
-__all__ = ["escalation_explorer", "sorting_widget"]
+__all__ = ["escalation_explorer", "share_map", "sorting_widget"]
 
 
 def _table_html(frame: pd.DataFrame, caption: str) -> str:
@@ -93,12 +93,13 @@ def sorting_widget(sorter: pyramid.PyramidSorter) -> W.VBox:
 
 
 def escalation_explorer(explorer: pyramid.EscalationExplorer,
-                        province: str | None = None) -> W.VBox:
+                        province: str | None = None) -> W.Widget:
     """Monthly counts by level for a province or the country, up to the month on the slider."""
     province = pyramid.COUNTRY if province is None else province
     if province != pyramid.COUNTRY and province not in explorer.provinces:
-        raise ValueError(f"unknown province {province!r}: choose one of "
-                         f"{', '.join(explorer.provinces)}, or None for the whole country")
+        return W.HTML(message_html(f"unknown province {province!r}: choose one of "
+                                   f"{', '.join(explorer.provinces)}, or None for the whole "
+                                   "country", "error"))
     where = W.Dropdown(options=explorer.options(), value=province, description="Where")
     month = W.SelectionSlider(options=explorer.months, value=explorer.months[-1],
                               description="Up to", continuous_update=False,
@@ -120,3 +121,34 @@ def escalation_explorer(explorer: pyramid.EscalationExplorer,
     month.observe(update, names="value")
     update()
     return W.VBox([W.HBox([where]), month, chart, status, table])
+
+
+def share_map(log: pd.DataFrame, month: str | None = None) -> W.Widget:
+    """The provinces shaded by their share of items at level 3+ in the month on the slider."""
+    try:
+        months = pyramid.month_range(pyramid.check_log(log, ("month", "province_id",
+                                                             "pyramid_level"))["month"])
+        month = pyramid.check_month(month or months[-1])
+        if month not in months:
+            raise ValueError(f"month {month} is outside the log: choose a month from "
+                             f"{months[0]} to {months[-1]}")
+    except (ValueError, IndexError) as exc:
+        text = str(exc) if isinstance(exc, ValueError) else "the media log is empty"
+        return W.HTML(message_html(text, "error"))
+    slider = W.SelectionSlider(options=months, value=month, description="Month",
+                               continuous_update=False, layout=W.Layout(width="520px"))
+    status, frame = W.HTML(), W.HTML()
+
+    def render(_=None):
+        view = guard(status, lambda: maps.scenario_choropleth(
+            pyramid.share_by_province(log, slider.value).round(2),
+            title=f"Share of logged items at level 3+, {slider.value}",
+            legend_title="share at level 3+", bins=[0, 0.2, 0.4, 0.6, 0.8, 1]))
+        if view is not None:
+            # The view's own rich display: the map in a sandboxed iframe, then its table.
+            frame.value = view._repr_html_()
+            status.value = ""
+
+    slider.observe(render, names="value")
+    render()
+    return W.VBox([slider, status, frame])
