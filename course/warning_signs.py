@@ -55,6 +55,8 @@ def _require_columns(table: pd.DataFrame, columns: Iterable[str], what: str) -> 
 
 def check_factor(factor) -> int:
     """The risk-factor number as an int, or a ValueError if it is not 1-14."""
+    if isinstance(factor, bool):  # True == 1 in Python, but it is not a factor number
+        raise ValueError(f"Risk factor {factor!r} is not a number; use 1 to 14.")
     try:
         number = int(factor)
     except (TypeError, ValueError):
@@ -328,6 +330,9 @@ class Workbench:
         factor_names: Mapping[int, str] | None = None,
     ):
         self._flags = flag_indicators(indicators, catalogue)
+        if self._flags.empty:
+            raise ValueError("The indicator table has no rows: load scenario_indicators with "
+                             "course.data.load('scenario_indicators').")
         self._labels = _indicator_labels(catalogue)
         self.months = months_of(indicators)
         self.provinces = sorted(indicators["province_id"].astype(str).unique())

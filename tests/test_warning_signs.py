@@ -80,7 +80,7 @@ def test_groups_follow_the_framework():
     assert ws.split_common_specific([12, 3, 3, "9", 1]) == {"common": [1, 3], "specific": [9, 12]}
 
 
-@pytest.mark.parametrize("bad", [0, 15, -1, 2.5, "x", None])
+@pytest.mark.parametrize("bad", [0, 15, -1, 2.5, "x", None, True])
 def test_bad_factor_numbers_are_refused(bad):
     with pytest.raises(ValueError, match="1 to 14"):
         ws.check_factor(bad)
@@ -410,3 +410,8 @@ def test_factor_names_need_all_fourteen():
     assert ws.factor_names(table)[14] == "f14"
     with pytest.raises(ValueError, match=r"lacks factor\(s\) \[14\]"):
         ws.factor_names(table.iloc[:13])
+
+
+def test_workbench_needs_rows(indicators):
+    with pytest.raises(ValueError, match="no rows"):
+        ws.Workbench(indicators.iloc[:0], CATALOGUE)
