@@ -1,8 +1,8 @@
 """Controlled vocabularies for incident records.
 
-A fixed list of terms (in the spirit of the HURIDOCS Events Standard Formats' micro-thesauri)
-keeps records comparable: "arbitrary detention" entered three ways is three categories to a
-computer. Acts are named by category only, never by injury (the course's no-graphic-detail rule).
+A fixed list of terms keeps records comparable: "arbitrary detention" entered three ways is
+three categories to a computer. Acts are named by category only, never by injury (the course's
+no-graphic-detail rule).
 The scenario's incident reports use these same terms; a test checks that they agree.
 """
 
