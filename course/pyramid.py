@@ -157,6 +157,7 @@ class PyramidSorter:
             raise ValueError(f"item ids must be unique; repeated: {sorted(set(ids[ids.duplicated()]))}")
         self._items = items.assign(item_id=ids).set_index("item_id", drop=False)
         self._answers: dict[str, int] = {}
+        self._first: dict[str, int] = {}  # first instincts are worth discussing too
         self._attempts: dict[str, int] = {}
 
     @property
@@ -176,21 +177,25 @@ class PyramidSorter:
     def answer(self, item_id, level) -> SortFeedback:
         item_id, level = self._check_item(item_id), check_level(level)
         self._answers[item_id] = level
+        self._first.setdefault(item_id, level)
         self._attempts[item_id] = self._attempts.get(item_id, 0) + 1
         row = self._items.loc[item_id]
         return SortFeedback(item_id, level, int(row["pyramid_level"]), str(row["level_reason"]))
 
     def answers(self) -> pd.DataFrame:
-        """One row per answered item: chosen and reference level, offset, attempts, reason."""
+        """One row per answered item: latest and first level chosen, reference level, offset
+        (latest minus reference), attempts, reason."""
         ids = list(self._answers)
         ref = self._items.loc[ids, "pyramid_level"].astype(int).to_numpy() if ids else []
         out = pd.DataFrame({
             "item_id": ids,
             "chosen": [self._answers[i] for i in ids],
+            "first_choice": [self._first[i] for i in ids],
             "reference": ref,
             "attempts": [self._attempts[i] for i in ids],
             "level_reason": self._items.loc[ids, "level_reason"].to_numpy() if ids else [],
-        }, columns=["item_id", "chosen", "reference", "attempts", "level_reason"])
+        }, columns=["item_id", "chosen", "first_choice", "reference", "attempts",
+                    "level_reason"])
         out["offset"] = (out["chosen"] - out["reference"]).astype(int)
         return out
 

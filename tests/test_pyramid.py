@@ -58,7 +58,8 @@ def test_sorter_tracks_counts_disagreements_and_summary(log):
     assert s.counts().to_dict() == {1: 1, 2: 0, 3: 1, 4: 0, 5: 2}
     d = s.disagreements()
     assert list(d["item_id"]) == ["a6", "b2"] and list(d["offset"]) == [1, 1]
-    assert s.answers().set_index("item_id").loc["b2", "attempts"] == 2
+    b2 = s.answers().set_index("item_id").loc["b2"]
+    assert b2["attempts"] == 2 and b2["first_choice"] == 1 and b2["chosen"] == 3
     summary = s.summary()
     assert summary.loc[4, "placed_higher"] == 1 and summary.loc[5, "agreed"] == 1
     assert summary.loc[2, "placed_higher"] == 1 and summary.loc[3, "answered"] == 0
