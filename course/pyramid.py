@@ -289,13 +289,17 @@ def monthly_counts(log: pd.DataFrame, province: str | None = None,
 def upper_counts(counts: pd.DataFrame, level: int = UPPER) -> pd.Series:
     """Items at ``level`` or above in each row of a :func:`monthly_counts` table."""
     level = check_level(level)
+    if not isinstance(counts, pd.DataFrame) or list(counts.columns) != list(LEVELS):
+        raise ValueError("expected a table with one column per level 1-5, as monthly_counts "
+                         "returns")
     return counts.loc[:, [c for c in counts.columns if c >= level]].sum(axis=1).rename("upper")
 
 
 def share_at_or_above(counts: pd.DataFrame, level: int = UPPER) -> pd.Series:
     """Share (0-1) of each month's items at ``level`` or above; NaN for a month with no items."""
+    upper = upper_counts(counts, level)  # checks the table first
     total = counts.sum(axis=1)
-    share = upper_counts(counts, level) / total.where(total > 0)
+    share = upper / total.where(total > 0)
     return share.astype(float).rename(f"share_level_{level}_plus")
 
 

@@ -155,6 +155,14 @@ def test_escalation_flag_definition():
         False, False, False, True, False, True, False]
 
 
+@pytest.mark.parametrize("counts", [pd.DataFrame({"1": [1], "2": [0]}), [1, 2, 3], None])
+def test_measures_reject_tables_that_are_not_monthly_counts(counts):
+    with pytest.raises(ValueError, match="one column per level"):
+        P.share_at_or_above(counts)
+    with pytest.raises(ValueError, match="one column per level"):
+        P.escalation_flags(counts)
+
+
 @pytest.mark.parametrize("kwargs", [{"window": 0}, {"window": 1.5}, {"min_upper": 0}])
 def test_escalation_flag_rejects_bad_parameters(log, kwargs):
     with pytest.raises(ValueError, match="whole number"):
