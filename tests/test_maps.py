@@ -122,3 +122,40 @@ def test_map_renders_in_chromium_with_no_network(browser, artifacts):
     assert errors == [], errors
     assert polygons == 3  # two provinces and one place
     assert failed == [] and outside == []
+
+
+def test_world_sized_maps_list_only_features_with_values():
+    many = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"iso3": f"X{i:02d}", "name": f"Land {i}"},
+         "geometry": {"type": "Polygon", "coordinates": [[[i, 0], [i + 1, 0], [i + 1, 1], [i, 0]]]}}
+        for i in range(40)]}
+    view = maps.choropleth(many, {"X01": 2.0}, key="iso3", title="t", legend_title="v",
+                           crs="EPSG3857")
+    assert view.table["iso3"].tolist() == ["X01"]
+    full = maps.choropleth(many, {"X01": 2.0}, key="iso3", title="t", legend_title="v",
+                           crs="EPSG3857", list_missing=True)
+    assert len(full.table) == 40
+
+
+@pytest.mark.browser
+def test_map_refits_when_its_frame_is_laid_out_late(browser):
+    """In JupyterLab an output iframe can start at zero width; the map must still fit its bounds."""
+    view = maps.choropleth(SQUARES, {"P01": 1, "P02": 4}, key="province_id", title="t",
+                           legend_title="n")
+    page = browser.new_page(viewport={"width": 800, "height": 500})
+    page.set_content('<iframe id="f" style="width:0;height:0;border:0"></iframe>')
+    page.locator("#f").evaluate("(f, html) => { f.srcdoc = html; }", view.html())
+    frame = page.frame_locator("#f")
+    frame.locator(".leaflet-container").wait_for(state="attached")
+    page.wait_for_timeout(300)
+    page.locator("#f").evaluate("f => { f.style.width = '700px'; f.style.height = '400px'; }")
+    page.wait_for_timeout(500)
+    boxes = [frame.locator("path.leaflet-interactive").nth(i).bounding_box() for i in range(2)]
+    page.close()
+    left = min(b["x"] for b in boxes)
+    right = max(b["x"] + b["width"] for b in boxes)
+    top = min(b["y"] for b in boxes)
+    bottom = max(b["y"] + b["height"] for b in boxes)
+    # Fitted: the whole country lies inside the 700×400 frame and fills most of its height.
+    assert left >= 0 and top >= 0 and right <= 700 and bottom <= 400, (left, top, right, bottom)
+    assert bottom - top > 250, f"map not refitted after layout: {boxes}"

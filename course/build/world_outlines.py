@@ -8,7 +8,8 @@ country boundaries (public domain) as TopoJSON. Natural Earth names are kept as 
 ISO 3166-1 numeric ids are mapped to alpha-3 with ``i18n-iso-countries`` (MIT), whose
 ``codes.json`` lists (alpha-2, alpha-3, numeric) triples. Three features have no ISO id in
 Natural Earth (N. Cyprus, Somaliland, Kosovo): their ``iso3`` is empty. Coordinates are rounded
-to 2 decimals (about 1 km) and exterior rings are turned counter-clockwise, as RFC 7946 asks.
+to 2 decimals (about 1 km), exterior rings are turned counter-clockwise, as RFC 7946 asks, and
+rings that cross the antimeridian are kept whole (see ``unwrapped``).
 The course ships the output; this script exists so anyone can rebuild and check it, and so a
 version bump happens in one place. Run ``python -m course.data rehash`` afterwards.
 """
@@ -87,12 +88,23 @@ def rounded(points) -> list[list[float]]:
     return out
 
 
+def unwrapped(points) -> list[list[float]]:
+    """A ring that crosses the antimeridian and comes back (Russia's far east, Fiji) is shifted
+    east past 180° so that it stays whole: Leaflet draws a ring as given, and a jump from 180 to
+    -180 paints a band across the whole map. A ring that circles the globe (Antarctica) crosses
+    once and is left alone."""
+    jumps = sum(abs(a[0] - b[0]) > 180 for a, b in zip(points, points[1:], strict=False))
+    if jumps < 2:
+        return points
+    return [[round(x + 360, DECIMALS) if x < 0 else x, y] for x, y in points]
+
+
 def signed_area(points) -> float:
     return sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False)) / 2
 
 
 def polygon(rings_arcs, arcs) -> list[list[list[float]]] | None:
-    rings = [rounded(ring(r, arcs)) for r in rings_arcs]
+    rings = [unwrapped(rounded(ring(r, arcs))) for r in rings_arcs]
     rings = [r for r in rings if len(r) >= 4]
     if not rings:
         return None

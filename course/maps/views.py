@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import html
+import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -94,13 +95,33 @@ def offline_map(*, crs: str = "Simple", bounds: Sequence[Sequence[float]] | None
             "pass allow_online=True to use them knowingly")
     simple = crs == "Simple"
     m = folium.Map(location=[0, 0], zoom_start=0 if simple else 1, tiles=tiles or None, crs=crs,
-                   min_zoom=-4 if simple else 0, max_zoom=4 if simple else 8,
                    zoom_snap=0.25, control_scale=not simple, prefer_canvas=False)
+    # folium hands min/max zoom to the tile layer; with no tiles they must sit on the map itself,
+    # or Leaflet cannot zoom out below 0 and a 1000-unit plane never fits a 700-pixel frame.
+    m.options.update(minZoom=-4 if simple else 0, maxZoom=4 if simple else 8)
     m.get_root().header.add_child(folium.Element(
         f"<style>html body .leaflet-container{{background:{background}}}</style>"))
     if bounds is not None:
         m.fit_bounds(bounds)
+        m.get_root().script.add_child(folium.Element(
+            _REFIT.replace("MAP", m.get_name()).replace("BOUNDS", json.dumps(bounds))))
     return m
+
+
+# A notebook may lay out a map's iframe after the map script has run (at zero size), leaving the
+# map zoomed wrongly. Fit again once loaded and whenever the frame resizes, until the trainee
+# zooms or pans themselves.
+_REFIT = """
+window.addEventListener("load", function () {
+  var map = MAP, bounds = BOUNDS, touched = false;
+  ["mousedown", "wheel", "keydown", "touchstart"].forEach(function (type) {
+    map.getContainer().addEventListener(type, function () { touched = true; }, {passive: true});
+  });
+  function refit() { map.invalidateSize(); if (!touched) { map.fitBounds(bounds); } }
+  window.addEventListener("resize", refit);
+  refit();
+});
+"""
 
 
 def _nice_step(raw: float) -> float:
@@ -169,12 +190,13 @@ def _title_html(title: str) -> str:
 def choropleth(geojson: Mapping, values: pd.Series | Mapping, *, key: str, title: str,
                legend_title: str, name_field: str = "name", bins: Sequence[float] | None = None,
                details: pd.DataFrame | None = None, crs: str = "Simple", fictional: bool = False,
-               caption: str = "", height: int = 420) -> MapView:
+               caption: str = "", height: int = 420, list_missing: bool | None = None) -> MapView:
     """Shade each feature of ``geojson`` (matched on property ``key``) by ``values``.
 
     Numeric values get sequential classes (equal intervals, or ``bins``); text values get one
     colour per category. ``details`` (indexed by key) adds tooltip lines and table columns.
-    Features with no value are grey and listed as "no data".
+    Features with no value are grey; the table lists them as "no data" when ``list_missing``
+    (by default only on maps of 30 features or fewer, so a world map's table stays readable).
     """
     values = pd.Series(values, dtype=object if not len(values) else None)
     values.index = values.index.astype(str)
@@ -230,6 +252,10 @@ def choropleth(geojson: Mapping, values: pd.Series | Mapping, *, key: str, title
     root.add_child(folium.Element(_legend_html(legend_title, legend,
                                                FICTIONAL_NOTE if fictional else "")))
     table = pd.DataFrame(rows)
+    if list_missing is None:
+        list_missing = len(feature_ids) <= 30
+    if not list_missing:
+        table = table[table["class"] != "no data"]
     if numeric:
         table = table.sort_values(legend_title, ascending=False, na_position="last")
     caption = " ".join(p for p in (caption, FICTIONAL_NOTE if fictional else "") if p)
