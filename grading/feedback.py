@@ -9,8 +9,11 @@ hidden-test line can still be read in it, the file is deleted and the student is
 
 from __future__ import annotations
 
+import ast
 import html
+import io
 import re
+import tokenize
 from pathlib import Path
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
@@ -44,7 +47,31 @@ def strip_hidden(source: str) -> str:
 
 
 def _quotes(text: str, hidden: list[str]) -> bool:
-    return any(h in text for h in hidden if len(h) >= release.MIN_LINE)
+    """Does ``text`` show any hidden line, or any string written in one (e.g. an assert's
+    message)?"""
+    text = text.strip()
+    return any(h in text for h in hidden if len(h) >= release.MIN_LINE) or any(
+        s in text or (len(text) >= release.MIN_LINE and text in h)
+        for h in hidden for s in string_literals(h)) or any(
+        len(text) >= release.MIN_LINE and text in h for h in hidden)
+
+
+def string_literals(line: str) -> list[str]:
+    """The distinctive string constants written in a line of code."""
+    try:
+        toks = list(tokenize.generate_tokens(io.StringIO(line).readline))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return []
+    out = []
+    for tok in toks:
+        if tok.type == tokenize.STRING:
+            try:
+                value = ast.literal_eval(tok.string)
+            except (ValueError, SyntaxError):
+                continue
+            if isinstance(value, str) and len(value.strip()) >= release.MIN_LINE:
+                out.append(value.strip())
+    return out
 
 
 def _clean_output(out: NotebookNode, hidden: list[str]) -> NotebookNode | None:
@@ -82,8 +109,11 @@ def visible_text(page: str) -> str:
 
 
 def leaked_lines(page: str, hidden: list[str]) -> list[str]:
+    """Hidden lines, or strings written in them, that a reader of ``page`` could see."""
     text = visible_text(page)
-    return [h for h in hidden if len(h) >= release.MIN_LINE and h in text]
+    found = [h for h in hidden if len(h) >= release.MIN_LINE and h in text]
+    found += [s for h in hidden for s in string_literals(h) if s in text]
+    return found
 
 
 def all_hidden_lines(course_dir: Path, assignment: str) -> list[str]:
@@ -109,14 +139,17 @@ def generate(course_dir, assignment: str) -> dict[str, str]:
     autograded = course_dir / "autograded"
     students = sorted(p.name for p in autograded.iterdir() if (p / assignment).is_dir()) \
         if autograded.is_dir() else []
+    if not students:
+        return results
+    res = api.generate_feedback(assignment, force=True)  # one nbgrader run for everyone
     for student in students:
-        res = api.generate_feedback(assignment, student, force=True)
-        if not res["success"]:
-            results[student] = "nbgrader generate_feedback failed: " + (
-                res.get("error") or res.get("log") or "").strip().splitlines()[-1]
+        pages = sorted((course_dir / "feedback" / student / assignment).glob("*.html"))
+        if not pages:
+            results[student] = "nbgrader generate_feedback wrote nothing: " + (
+                (res.get("error") or res.get("log") or "no log").strip().splitlines() or [""])[-1]
             continue
         results[student] = "ok"
-        for page in sorted((course_dir / "feedback" / student / assignment).glob("*.html")):
+        for page in pages:
             leaks = leaked_lines(page.read_text(encoding="utf-8"), hidden)
             if leaks:
                 page.unlink()

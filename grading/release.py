@@ -123,6 +123,13 @@ def check_validation(config, source_path: Path, release_path: Path, name: str) -
         problems.append(f"{name}: the student version passes nbgrader validate as released, so a "
                         "trainee gets full marks for doing nothing: make every test fail on the "
                         "stub (e.g. test the answer's value, not only that it runs)")
+    failed = {item["source"] for item in rel.get("failed", [])}
+    for i, cell in enumerate(nbformat.read(release_path, as_version=4).cells):
+        if cell.cell_type == "code" and is_grade(cell) and not is_solution(cell) \
+                and cell.source.strip() not in failed:
+            gid = cell.metadata.nbgrader.get("grade_id")
+            problems.append(f"{name}: test cell {i + 1} ({gid}) passes on the unanswered student "
+                            "version, giving points for doing nothing; make it test the answer")
     return problems
 
 

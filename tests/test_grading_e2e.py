@@ -1,0 +1,256 @@
+"""End to end on real nbgrader: init → release → collect → autograde → integrity → feedback →
+export, with good, partial and hostile submissions; and grades equal to stock nbgrader's."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import psutil
+import pytest
+from nbgrader.api import Gradebook
+
+from grading import course_root, feedback
+from grading.__main__ import main
+
+HERE = Path(__file__).parent
+_spec = importlib.util.spec_from_file_location("grading_fixture",
+                                               HERE / "fixtures" / "grading" / "exercise.py")
+fx = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(fx)
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(name="grading-e2e")]
+AUTOGRADE = ["--workers", "2", "--cell-timeout", "5", "--timeout", "90", "--memory", "1024",
+             "--quiet"]
+
+# What each submission must end as: (integrity status, problem kinds that must be listed,
+# total score). Autograded points: share 2, flagged 3; the written answer (2) is manual.
+EXPECTED = {
+    "good1": ("clean", set(), 5.0), "good2": ("clean", set(), 5.0),
+    "good3": ("clean", set(), 5.0),
+    "partial1": ("clean", set(), 2.0), "partial2": ("clean", set(), 2.0),
+    "bad-malformed": ("failed", {"malformed", "error"}, 0.0),
+    "bad-empty": ("failed", {"empty", "error"}, 0.0),
+    "bad-wrongname": ("failed", {"missing-notebook", "error"}, 0.0),
+    "bad-missingcell": ("flagged", {"deleted"}, 2.0),
+    "bad-duplicated": ("flagged", {"duplicated"}, 5.0),
+    "bad-reordered": ("flagged", {"reordered"}, 3.0),
+    "bad-editedtests": ("flagged", {"modified"}, 3.0),
+    "bad-infinite": ("runtime-errors", {"runtime"}, 3.0),
+    "bad-membomb": ("runtime-errors", {"runtime"}, 3.0),
+    "bad-hugeoutput": ("runtime-errors", {"runtime"}, 5.0),
+    "bad-sysexit": ("runtime-errors", {"runtime"}, 3.0),
+    "bad-osexit": ("failed", {"error"}, 0.0),
+    "bad-crash": ("failed", {"error"}, 0.0),
+    "bad-writeoutside": ("runtime-errors", {"runtime"}, 3.0),
+    "bad-readgradebook": ("runtime-errors", {"runtime"}, 3.0),
+    "bad-readother": ("runtime-errors", {"runtime"}, 3.0),
+    "bad-network": ("runtime-errors", {"runtime"}, 3.0),
+    "bad-import": ("runtime-errors", {"runtime"}, 3.0),
+}
+# A fork bomb's kernel may or may not manage to answer nbgrader after being interrupted.
+FORK_BOMB_OK = {("failed", 0.0), ("runtime-errors", 3.0)}
+RUNTIME_WORDS = {"bad-infinite": "CellTimeoutError", "bad-membomb": "MemoryError",
+                 "bad-hugeoutput": "printed more output", "bad-sysexit": "SystemExit",
+                 "bad-writeoutside": "Error", "bad-readgradebook": "Error",
+                 "bad-readother": "Error", "bad-network": "Error",
+                 "bad-import": "ModuleNotFoundError", "bad-osexit": "DeadKernelError",
+                 "bad-crash": "DeadKernelError"}
+
+
+def _write_config(root: Path) -> None:
+    (root / "nbgrader_config.py").write_text(course_root.CONFIG_TEMPLATE.format(
+        course_id="upstream", root=str(root), db_url=f"sqlite:///{root / 'gradebook.db'}"))
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory):
+    """A course root with the fixture exercise released, and the student version."""
+    base = tmp_path_factory.mktemp("grading")
+    src = fx.write_source(base / "src")
+    root = base / "course"
+    assert main(["init", str(root), "--source", str(src)]) == 0
+    assert main(["release", fx.ASSIGNMENT, "--course-dir", str(root)]) == 0
+    rel = nbformat.read(root / "release" / fx.ASSIGNMENT / fx.NOTEBOOK, as_version=4)
+    return base, root, rel
+
+
+def _copy_course(pristine, name: str) -> Path:
+    base, root, _ = pristine
+    dest = base / name
+    shutil.copytree(root, dest)
+    _write_config(dest)
+    return dest
+
+
+def _scores(root: Path) -> dict[str, float]:
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", "upstream") as gb:
+        return {s.student_id: float(s.score) for s in gb.assignment_submissions(fx.ASSIGNMENT)}
+
+
+def _cell_scores(root: Path) -> dict[tuple[str, str], tuple]:
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", "upstream") as gb:
+        out = {}
+        for sub in gb.assignment_submissions(fx.ASSIGNMENT):
+            for nb in sub.notebooks:
+                for g in nb.grades:
+                    out[(sub.student_id, g.name)] = (g.auto_score, g.needs_manual_grade)
+        return out
+
+
+def _grader_processes() -> list:
+    found = []
+    for p in psutil.process_iter(["username"]):
+        if (p.info["username"] or "").startswith("upstream-grader-"):
+            found.append(p)
+    return found
+
+
+def test_release_refuses_an_exercise_whose_stub_passes(tmp_path):
+    """A release that gives full marks for doing nothing is caught, with what to do."""
+    src = tmp_path / "src"
+    nb = fx.source_notebook()
+    nb.cells[3].source = "assert True\n### BEGIN HIDDEN TESTS\nassert 1 == 1\n### END HIDDEN TESTS"
+    nb.cells[5].source = nb.cells[3].source
+    fx.a.write(nb, src / fx.ASSIGNMENT / fx.NOTEBOOK)
+    root = tmp_path / "course"
+    assert main(["init", str(root), "--source", str(src)]) == 0
+    assert main(["release", fx.ASSIGNMENT, "--course-dir", str(root)]) == 1
+
+
+def test_end_to_end_with_good_partial_and_bad_submissions(pristine, capsys):
+    base, root, rel = pristine
+    downloads = base / "downloads"
+    for sid in ("good1", "good2", "good3"):
+        fx.save(fx.answered(rel, fx.GOOD), downloads / sid / fx.ASSIGNMENT)
+    for sid in ("partial1", "partial2"):
+        fx.save(fx.answered(rel, fx.PARTIAL), downloads / sid / fx.ASSIGNMENT)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.settimeout(0.2)
+    outside = base / "escaped.txt"
+    probe = {"gradebook": str(root / "gradebook.db"), "outside": str(outside),
+             "other": str(root / "submitted" / "good1" / fx.ASSIGNMENT / fx.NOTEBOOK),
+             "port": listener.getsockname()[1]}
+    fx.write_corpus(fx.bad_corpus(rel, root, probe), downloads)
+    expected = dict(EXPECTED, **{"bad-forkbomb": None})
+
+    assert main(["collect", fx.ASSIGNMENT, "--course-dir", str(root), "--from",
+                 str(downloads)]) == 0
+    assert sorted(course_root.submitted_students(root, fx.ASSIGNMENT)) == sorted(expected)
+
+    assert main(["autograde", fx.ASSIGNMENT, "--course-dir", str(root), *AUTOGRADE]) == 0
+    capsys.readouterr()
+
+    # The batch completed; every student has a grade; good and partial ones are untouched by
+    # the hostile submissions graded alongside them.
+    scores = _scores(root)
+    assert set(scores) == set(expected)
+    for sid, want in EXPECTED.items():
+        assert scores[sid] == want[2], f"{sid}: score {scores[sid]}, expected {want[2]}"
+
+    # Nothing escaped the sandbox.
+    with pytest.raises(OSError):
+        listener.accept()
+    assert not outside.exists()
+    assert _grader_processes() == []
+
+    assert main(["integrity", fx.ASSIGNMENT, "--course-dir", str(root), "--json"]) == 0
+    reports = {r["student_id"]: r for r in json.loads(capsys.readouterr().out)}
+    assert set(reports) == set(expected)
+    for sid, (status, kinds, _) in EXPECTED.items():
+        got = reports[sid]
+        assert got["status"] == status, f"{sid}: {got}"
+        assert kinds <= {p["kind"] for p in got["problems"]}, f"{sid}: {got}"
+        if sid in RUNTIME_WORDS:
+            assert RUNTIME_WORDS[sid] in json.dumps(got["problems"]), f"{sid}: {got}"
+    bomb = reports["bad-forkbomb"]
+    assert (bomb["status"], scores["bad-forkbomb"]) in FORK_BOMB_OK, bomb
+    assert all(p["detail"] for r in reports.values() for p in r["problems"])
+
+    assert main(["feedback", fx.ASSIGNMENT, "--course-dir", str(root)]) == 0
+    hidden = feedback.all_hidden_lines(root, fx.ASSIGNMENT)
+    pages = sorted((root / "feedback").glob(f"*/{fx.ASSIGNMENT}/*.html"))
+    graded = {s for s, r in reports.items() if r["status"] != "failed"}
+    assert {p.parts[-3] for p in pages} >= graded
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert fx.HIDDEN_MARK not in text, page
+        assert feedback.leaked_lines(text, hidden) == [], page
+    partial = (root / "feedback" / "partial1" / fx.ASSIGNMENT / fx.NOTEBOOK).with_suffix(".html")
+    shown = feedback.visible_text(partial.read_text(encoding="utf-8"))
+    assert "assert flagged([1, 5], 2) == [5]" in shown  # visible tests stay
+    assert feedback.HIDDEN_FAILED in shown               # the hidden result stays
+
+    out, report = base / "grades.csv", base / "report.html"
+    assert main(["export", "--course-dir", str(root), "--out", str(out),
+                 "--report", str(report)]) == 0
+    rows = list(csv.DictReader(out.open()))
+    assert {"student_id", "assignment", "score", "max_score"} <= set(rows[0])
+    assert {r["student_id"]: float(r["score"]) for r in rows} == scores
+    assert all(float(r["max_score"]) == fx.MAX_SCORE for r in rows)
+    page = report.read_text(encoding="utf-8")
+    assert page.count("data:image/png;base64,") >= 2
+    for words in ("Score distribution", "pass rate per graded cell", "Most common failing tests",
+                  "flagged_tests", "Integrity problems", "bad-editedtests"):
+        assert words.lower() in page.lower(), words
+    assert "http://" not in page and "https://" not in page
+
+
+STOCK_SET = ("good1", "partial1", "bad-editedtests", "bad-missingcell", "bad-reordered",
+             "bad-import", "bad-sysexit")
+
+
+def test_grades_equal_stock_nbgrader_autograde(pristine, tmp_path):
+    _, _, rel = pristine
+    corpus = fx.bad_corpus(rel, tmp_path, {"gradebook": "/nonexistent", "other": "/nonexistent",
+                                           "outside": "/nonexistent/x", "port": 9})
+    roots = {name: _copy_course(pristine, name) for name in ("stock", "ours")}
+    for root in roots.values():
+        fx.save(fx.answered(rel, fx.GOOD), root / "submitted" / "good1" / fx.ASSIGNMENT)
+        fx.save(fx.answered(rel, fx.PARTIAL), root / "submitted" / "partial1" / fx.ASSIGNMENT)
+        fx.write_corpus({k: v for k, v in corpus.items() if k in STOCK_SET}, root / "submitted")
+    stock = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", fx.ASSIGNMENT,
+                            "--force", "--Execute.timeout=5"], cwd=roots["stock"],
+                           capture_output=True, text=True,
+                           env=dict(os.environ, PATH=f"{Path(sys.executable).parent}:"
+                                    + os.environ["PATH"]))
+    assert stock.returncode == 0, stock.stderr[-3000:]
+    assert main(["autograde", fx.ASSIGNMENT, "--course-dir", str(roots["ours"]),
+                 *AUTOGRADE]) == 0
+    assert _scores(roots["ours"]) == _scores(roots["stock"])
+    assert _cell_scores(roots["ours"]) == _cell_scores(roots["stock"])
+    assert len(_scores(roots["ours"])) == len(STOCK_SET)
+
+
+def test_user_level_isolation_grades_the_same(pristine, tmp_path):
+    """The ordinary-user path (no own uid), run explicitly: same grades, still no network."""
+    _, _, rel = pristine
+    root = _copy_course(pristine, "userlevel")
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.settimeout(0.2)
+    corpus = fx.bad_corpus(rel, tmp_path, {"gradebook": str(root / "gradebook.db"),
+                                           "other": "/nonexistent", "outside": "/nonexistent/x",
+                                           "port": listener.getsockname()[1]})
+    fx.save(fx.answered(rel, fx.GOOD), root / "submitted" / "good1" / fx.ASSIGNMENT)
+    fx.save(fx.answered(rel, fx.PARTIAL), root / "submitted" / "partial1" / fx.ASSIGNMENT)
+    fx.write_corpus({k: v for k, v in corpus.items() if k in ("bad-network", "bad-membomb",
+                                                               "bad-readgradebook")},
+                    root / "submitted")
+    assert main(["autograde", fx.ASSIGNMENT, "--course-dir", str(root), "--isolation", "user",
+                 *AUTOGRADE]) == 0
+    assert _scores(root) == {"good1": 5.0, "partial1": 2.0, "bad-network": 3.0,
+                             "bad-membomb": 3.0, "bad-readgradebook": 3.0}
+    with pytest.raises(OSError):
+        listener.accept()

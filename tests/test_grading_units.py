@@ -1,0 +1,292 @@
+"""Unit tests for the grading pipeline's plain functions (no kernels started here)."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grading import collect, course_root, feedback, integrity, release, sandbox
+
+HERE = Path(__file__).parent
+_spec = importlib.util.spec_from_file_location("grading_fixture",
+                                               HERE / "fixtures" / "grading" / "exercise.py")
+fx = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(fx)
+REPO = HERE.parent
+
+
+def _release_nb():
+    """The student version, made the way nbgrader makes it (solutions and hidden tests out)."""
+    from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions, LockCells
+
+    nb = fx.source_notebook()
+    for pp in (LockCells(), ClearSolutions(), ClearHiddenTests()):
+        nb, _ = pp.preprocess(nb, {})
+    return nb
+
+
+# ---- init -------------------------------------------------------------------------------------
+
+def test_init_refuses_a_course_dir_inside_the_checkout(tmp_path):
+    target = REPO / "tmp-course-must-not-exist"
+    with pytest.raises(course_root.CourseError, match="inside the git checkout"):
+        course_root.init(target, source=fx.write_source(tmp_path / "src"))
+    assert not target.exists()
+
+
+def test_init_cli_refuses_the_checkout_with_exit_2():
+    out = subprocess.run([sys.executable, "-m", "grading", "init", str(REPO / "grades")],
+                         capture_output=True, text=True, cwd=REPO)
+    assert out.returncode == 2
+    assert "student data must never land in the repository" in out.stderr
+    assert not (REPO / "grades").exists()
+
+
+def test_init_writes_config_and_copies_sources(tmp_path):
+    root = course_root.init(tmp_path / "course", course_id="c1",
+                            source=fx.write_source(tmp_path / "src"))
+    assert (root / "source" / fx.ASSIGNMENT / fx.NOTEBOOK).is_file()
+    cfg = course_root.load_config(root)
+    assert cfg.CourseDirectory.course_id == "c1"
+    assert cfg.CourseDirectory.db_url == f"sqlite:///{root / 'gradebook.db'}"
+    assert course_root.is_private(root)
+    with pytest.raises(course_root.CourseError, match="already has an nbgrader_config.py"):
+        course_root.init(root, source=tmp_path / "src")
+
+
+def test_init_takes_a_db_url(tmp_path):
+    root = course_root.init(tmp_path / "c", db_url="postgresql://grader@db/upstream",
+                            source=fx.write_source(tmp_path / "src"))
+    assert course_root.load_config(root).CourseDirectory.db_url == \
+        "postgresql://grader@db/upstream"
+
+
+def test_init_rejects_an_empty_source(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(course_root.CourseError, match="no exercises found"):
+        course_root.init(tmp_path / "c", source=tmp_path / "empty")
+
+
+def test_commands_on_a_folder_that_is_not_a_course_root(tmp_path):
+    with pytest.raises(course_root.CourseError, match="not a course root"):
+        course_root.load_config(tmp_path)
+
+
+# ---- release checks -----------------------------------------------------------------------------
+
+def test_release_checks_pass_on_a_proper_release():
+    src, rel = fx.source_notebook(), _release_nb()
+    assert release.check_leaks(src, rel, "x.ipynb") == []
+    assert release.check_points(src, "x.ipynb") == []
+
+
+def test_release_check_finds_solution_and_hidden_text():
+    src, rel = fx.source_notebook(), _release_nb()
+    leaky = copy.deepcopy(rel)
+    leaky.cells[2].source += "\n    return part / whole"
+    leaky.cells[3].source += "\nassert math.isclose(share(3, 4), 0.75), 'hidden-check-7f3a share'"
+    problems = release.check_leaks(src, leaky, "x.ipynb")
+    assert any("solution text left in the release at cell 3 (share)" in p for p in problems)
+    assert any("hidden test text left in the release at cell 4 (share_tests)" in p
+               for p in problems)
+
+
+def test_release_check_finds_the_model_answer_of_a_written_answer():
+    src, rel = fx.source_notebook(), _release_nb()
+    leaky = copy.deepcopy(rel)
+    leaky.cells[-1].source = src.cells[-1].source
+    problems = release.check_leaks(src, leaky, "x.ipynb")
+    assert any("solution text" in p and "reflection" in p for p in problems)
+
+
+def test_release_check_finds_graded_cells_without_points():
+    src = fx.source_notebook()
+    src.cells[3].metadata.nbgrader.points = 0
+    assert release.check_points(src, "x.ipynb") == [
+        "x.ipynb: graded cell 4 (share_tests) has no points; give it points > 0 "
+        "(grading.authoring does this for you)"]
+
+
+# ---- integrity ----------------------------------------------------------------------------------
+
+def test_integrity_clean_submission_has_no_problems():
+    rel = _release_nb()
+    assert integrity.compare(rel, fx.answered(rel, fx.GOOD), "n") == []
+
+
+def _kinds(problems):
+    return sorted((p.kind, p.cell) for p in problems)
+
+
+def test_integrity_finds_each_kind_of_tampering(tmp_path):
+    rel = _release_nb()
+    corpus = fx.bad_corpus(rel, tmp_path, {"gradebook": "g", "other": "o", "outside": "x",
+                                           "port": 1})
+    assert _kinds(integrity.compare(rel, corpus["bad-missingcell"][1], "n")) == [
+        ("deleted", "flagged_tests")]
+    assert _kinds(integrity.compare(rel, corpus["bad-duplicated"][1], "n")) == [
+        ("duplicated", "share")]
+    assert _kinds(integrity.compare(rel, corpus["bad-reordered"][1], "n")) == [("reordered", "")]
+    assert _kinds(integrity.compare(rel, corpus["bad-editedtests"][1], "n")) == [
+        ("modified", "share_tests")]
+
+
+def test_integrity_finds_changed_points_and_added_cells():
+    rel = _release_nb()
+    nb = fx.answered(rel, fx.GOOD)
+    nb.cells[3].metadata.nbgrader.points = 50
+    extra = copy.deepcopy(nb.cells[3])
+    extra.metadata.nbgrader.grade_id = "my_tests"
+    nb.cells.append(extra)
+    problems = integrity.compare(rel, nb, "n")
+    assert _kinds(problems) == [("added", "my_tests"), ("modified", "share_tests")]
+    assert "points were changed" in str(problems[1])
+
+
+@pytest.mark.parametrize("text, kind, words", [
+    ("", "empty", "the file is empty"),
+    ("{\"cells\": [", "malformed", "not valid JSON"),
+    ("{\"cells\": 3}", "malformed", "not a valid notebook"),
+])
+def test_integrity_reads_broken_files_into_a_clear_problem(tmp_path, text, kind, words):
+    path = tmp_path / "n.ipynb"
+    path.write_text(text)
+    nb, problems = integrity.read_submission(path, "n.ipynb")
+    assert nb is None
+    assert problems[0].kind == kind and words in problems[0].detail
+
+
+def test_integrity_report_json_shape(tmp_path):
+    rep = integrity.SubmissionReport("s1", "flagged",
+                                     [integrity.Problem("deleted", "n.ipynb", "c", "gone")])
+    assert json.loads(json.dumps(rep.to_json())) == {
+        "student_id": "s1", "status": "flagged",
+        "problems": [{"kind": "deleted", "notebook": "n.ipynb", "cell": "c", "detail": "gone"}]}
+
+
+# ---- feedback -----------------------------------------------------------------------------------
+
+def test_hide_hidden_tests_keeps_visible_tests_and_drops_hidden_ones():
+    src = fx.source_notebook()
+    cell = copy.deepcopy(src.cells[5])
+    cell.outputs = [nbformat.v4.new_output("error", ename="AssertionError",
+                                           evalue="hidden-check-7f3a flagged",
+                                           traceback=["Traceback ...", "assert flagged(...)"])]
+    out, _ = feedback.HideHiddenTests().preprocess_cell(cell, {}, 0)
+    assert "assert flagged([1, 5], 2) == [5]" in out.source
+    assert fx.HIDDEN_MARK not in json.dumps(out)
+    assert out.outputs[0].traceback == [feedback.HIDDEN_FAILED]
+
+
+def test_leak_check_sees_through_syntax_highlighting():
+    hidden = feedback.hidden_lines_of(fx.source_notebook().cells[5].source)
+    page = ("<div><span class='k'>assert</span> <span class='n'>flagged</span>([3, 9, 4, 3.5],"
+            " 3.5) == [9, 4], &#39;hidden-check-7f3a flagged&#39;</div>")
+    assert feedback.leaked_lines(page, hidden)
+    assert feedback.leaked_lines("<p>all good</p>", hidden) == []
+
+
+# ---- collect ------------------------------------------------------------------------------------
+
+@pytest.fixture
+def course(tmp_path):
+    return course_root.init(tmp_path / "course", source=fx.write_source(tmp_path / "src"))
+
+
+def _nb_text():
+    return fx.dumps(fx.answered(_release_nb(), fx.GOOD))
+
+
+def test_collect_from_a_folder_of_student_folders(course, tmp_path):
+    src = tmp_path / "dl"
+    (src / "amina" / fx.ASSIGNMENT).mkdir(parents=True)
+    (src / "amina" / fx.ASSIGNMENT / fx.NOTEBOOK).write_text(_nb_text())
+    (src / "bo").mkdir()
+    (src / "bo" / fx.NOTEBOOK).write_text(_nb_text())
+    (src / "empty-one").mkdir()
+    rep = collect.collect(course, fx.ASSIGNMENT, src)
+    assert rep.source_kind == "folder"
+    assert sorted(rep.collected) == ["amina", "bo"]
+    for s in ("amina", "bo"):
+        assert (course / "submitted" / s / fx.ASSIGNMENT / fx.NOTEBOOK).is_file()
+        assert (course / "submitted" / s / fx.ASSIGNMENT / "timestamp.txt").is_file()
+    assert any("empty-one" in s and "no notebook" in s for s in rep.skipped)
+
+
+def test_collect_from_an_nbgrader_exchange_takes_the_latest(course, tmp_path):
+    inbound = tmp_path / "exchange" / "upstream" / "inbound"
+    for stamp, body in (("2024-01-01 10:00:00.000000 UTC", "old"),
+                        ("2024-01-02 10:00:00.000000 UTC", "new")):
+        d = inbound / f"amina+{fx.ASSIGNMENT}+{stamp}+abc"
+        d.mkdir(parents=True)
+        (d / fx.NOTEBOOK).write_text(body)
+        (d / "timestamp.txt").write_text(stamp)
+    (inbound / "bo+other_assignment+2024-01-01 10:00:00 UTC").mkdir()
+    rep = collect.collect(course, fx.ASSIGNMENT, tmp_path / "exchange")
+    assert rep.source_kind == "exchange" and list(rep.collected) == ["amina"]
+    dest = course / "submitted" / "amina" / fx.ASSIGNMENT
+    assert (dest / fx.NOTEBOOK).read_text() == "new"
+    assert (dest / "timestamp.txt").read_text().startswith("2024-01-02")
+
+
+def test_collect_from_a_canvas_zip(course, tmp_path):
+    z = tmp_path / "submissions.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.writestr(f"aminak_12345_67890_{fx.ASSIGNMENT}.ipynb", _nb_text())
+        zf.writestr(f"bobo_late_222_333_{fx.ASSIGNMENT}-1.ipynb", _nb_text())
+        zf.writestr("README", "not a submission")
+    rep = collect.collect(course, fx.ASSIGNMENT, z)
+    assert rep.source_kind == "zip"
+    assert sorted(rep.collected) == ["aminak", "bobo"]
+    assert (course / "submitted" / "bobo" / fx.ASSIGNMENT / fx.NOTEBOOK).is_file()
+    assert any("README" in s for s in rep.skipped)
+
+
+def test_collect_refuses_a_zip_that_escapes(course, tmp_path):
+    z = tmp_path / "evil.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.writestr("../../escaped.ipynb", "{}")
+    with pytest.raises(course_root.CourseError, match="points outside the folder"):
+        collect.collect(course, fx.ASSIGNMENT, z)
+    assert not (tmp_path / "escaped.ipynb").exists()
+
+
+def test_collect_rejects_a_plain_file_and_a_missing_path(course, tmp_path):
+    (tmp_path / "x.txt").write_text("hi")
+    with pytest.raises(course_root.CourseError, match="not a zip"):
+        collect.collect(course, fx.ASSIGNMENT, tmp_path / "x.txt")
+    with pytest.raises(course_root.CourseError, match="does not exist"):
+        collect.collect(course, fx.ASSIGNMENT, tmp_path / "nope")
+    with pytest.raises(course_root.CourseError, match="no assignment 'ex99'"):
+        collect.collect(course, "ex99", tmp_path)
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("amina", "amina"), ("Jane Doe", "Jane-Doe"), ("a.b@uni.edu", "a.b@uni.edu"),
+    ("../etc", "etc"), ("..", None), ("", None)])
+def test_student_ids_are_made_safe(raw, expected):
+    assert collect.student_id(raw) == expected
+
+
+# ---- sandbox helpers ----------------------------------------------------------------------------
+
+def test_blocked_ancestor_and_task_count(tmp_path):
+    private = tmp_path / "p"
+    (private / "inner").mkdir(parents=True)
+    private.chmod(0o700)
+    import os
+
+    blocked = Path(sandbox._blocked_ancestor(str(private / "inner")))
+    assert (private / "inner").is_relative_to(blocked)
+    assert not blocked.stat().st_mode & 0o001
+    assert all(p.stat().st_mode & 0o001 for p in blocked.parents)
+
+    assert sandbox.tasks_of(os.getuid()) >= 1
