@@ -18,6 +18,7 @@ from course.maps.offline import OnlineResourceError, offline_html
 SEQUENTIAL = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
 QUALITATIVE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442")
 NO_DATA = "#d9d9d9"
+WORLD_VIEW = [[-58.0, -170.0], [84.0, 190.0]]
 FICTIONAL_NOTE = "Fictional scenario: the country, places and data are invented for training."
 
 
@@ -190,7 +191,8 @@ def _title_html(title: str) -> str:
 def choropleth(geojson: Mapping, values: pd.Series | Mapping, *, key: str, title: str,
                legend_title: str, name_field: str = "name", bins: Sequence[float] | None = None,
                details: pd.DataFrame | None = None, crs: str = "Simple", fictional: bool = False,
-               caption: str = "", height: int = 420, list_missing: bool | None = None) -> MapView:
+               caption: str = "", height: int = 420, list_missing: bool | None = None,
+               bounds: Sequence[Sequence[float]] | None = None) -> MapView:
     """Shade each feature of ``geojson`` (matched on property ``key``) by ``values``.
 
     Numeric values get sequential classes (equal intervals, or ``bins``); text values get one
@@ -238,7 +240,7 @@ def choropleth(geojson: Mapping, values: pd.Series | Mapping, *, key: str, title
         rows.append({key: fid, "name": props["name"], legend_title: value, "class": label,
                      **{c: props[c] for c in extra_cols}})
 
-    m = offline_map(crs=crs, bounds=_bounds(gj))
+    m = offline_map(crs=crs, bounds=bounds or _bounds(gj))
     folium.GeoJson(
         gj, name=legend_title,
         style_function=lambda f: {"fillColor": colour_of.get(str(f["id"]), NO_DATA),
@@ -302,5 +304,7 @@ def world_choropleth(values: pd.Series | Mapping, *, title: str, legend_title: s
     from course import data
 
     kwargs.setdefault("height", 380)
+    # Frame the inhabited world: Mercator blows Antarctica up to half the map otherwise.
+    kwargs.setdefault("bounds", WORLD_VIEW)
     return choropleth(data.load("world_outlines"), values, key="iso3", title=title,
                       legend_title=legend_title, crs="EPSG3857", **kwargs)
