@@ -1,0 +1,189 @@
+"""What jupyterhub_config.py builds, as plain functions (unit-tested in tests/test_hub_config.py).
+
+One course on one machine: a roster names the course, its instructors and its trainees;
+from it come JupyterHub's groups and roles, the formgrader service instructors use, the settings
+every single-user server starts with, and the nbgrader exchange directory.
+
+The groups follow nbgrader's convention for JupyterHub ("Using nbgrader with JupyterHub"):
+``formgrade-<course>`` may use the course's formgrader service, ``nbgrader-<course>`` takes the
+course. The formgrader runs once per course as a hub-managed service (a shared
+``jupyterhub-singleuser`` with the course directory), so trainees' own servers never need it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+# Jupyter config directories handed to servers through JUPYTER_CONFIG_PATH (highest priority).
+COMMON_CONFIG = HERE / "jupyter" / "common"  # every server: offline, and which course
+TRAINEE_CONFIG = HERE / "jupyter" / "trainee"   # trainees' servers: no formgrader, no authoring
+CHP = HERE / "node_modules" / ".bin" / "configurable-http-proxy"
+
+# nbgrader course ids and JupyterHub user names we accept (nbgrader puts ids in paths and
+# group names; keep them to characters that are safe in both).
+COURSE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+USER_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+EXCHANGE_MODE = 0o1777  # everyone may create entries; only an entry's owner may remove it
+
+
+class RosterError(ValueError):
+    """The roster file is wrong; the message says where and what to write instead."""
+
+
+@dataclass(frozen=True)
+class Roster:
+    course_id: str
+    instructors: tuple[str, ...]
+    trainees: tuple[str, ...]
+
+    @property
+    def users(self) -> list[str]:
+        return sorted(set(self.instructors) | set(self.trainees))
+
+
+def _names(raw: dict, key: str, where: str) -> tuple[str, ...]:
+    value = raw.get(key) or []
+    if not isinstance(value, list):
+        raise RosterError(f"{where}: '{key}' must be a list of user names, e.g. [alice, bob]")
+    bad = [str(v) for v in value if not isinstance(v, str) or not USER_NAME.match(v)]
+    if bad:
+        raise RosterError(
+            f"{where}: '{key}' has invalid user names {bad}: use lower-case letters, digits, "
+            "'.', '_' or '-' (the names people log in with)"
+        )
+    return tuple(dict.fromkeys(value))
+
+
+def parse_roster(raw: object, where: str = "roster") -> Roster:
+    """A Roster from the parsed YAML mapping, checked."""
+    if not isinstance(raw, dict):
+        raise RosterError(f"{where}: expected a mapping with course_id, instructors, trainees")
+    unknown = sorted(set(raw) - {"course_id", "instructors", "trainees"})
+    if unknown:
+        raise RosterError(f"{where}: unknown keys {unknown} (allowed: course_id, instructors, trainees)")
+    course_id = raw.get("course_id")
+    if not isinstance(course_id, str) or not COURSE_ID.match(course_id):
+        raise RosterError(
+            f"{where}: course_id {course_id!r} must be letters, digits, '_' or '-' "
+            "(it names the nbgrader course and the formgrader service), e.g. upstream-2026"
+        )
+    instructors = _names(raw, "instructors", where)
+    if not instructors:
+        raise RosterError(f"{where}: list at least one instructor under 'instructors'")
+    return Roster(course_id, instructors, _names(raw, "trainees", where))
+
+
+def load_roster(path: str | os.PathLike) -> Roster:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise RosterError(
+            f"cannot read the roster {path} ({err.strerror}): copy deploy/roster.example.yml "
+            "there, or point UPSTREAM_ROSTER at your roster"
+        ) from err
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise RosterError(f"{path} is not valid YAML: {err}") from err
+    return parse_roster(raw, str(path))
+
+
+def groups(roster: Roster) -> dict[str, dict]:
+    """JupyterHub groups (c.JupyterHub.load_groups), named as nbgrader expects."""
+    course = roster.course_id
+    return {
+        "instructors": {"users": list(roster.instructors)},
+        f"formgrade-{course}": {"users": list(roster.instructors)},
+        f"nbgrader-{course}": {"users": roster.users},
+    }
+
+
+def roles(roster: Roster) -> list[dict]:
+    """JupyterHub roles (c.JupyterHub.load_roles).
+
+    Only the formgrade group may reach the course's formgrader service. Nobody but admins may
+    reach another person's server: JupyterHub's default 'user' role only covers one's own.
+    """
+    course = roster.course_id
+    return [
+        {
+            "name": f"formgrade-{course}",
+            "description": f"use the formgrader of {course}",
+            "groups": [f"formgrade-{course}"],
+            "scopes": [f"access:services!service={course}"],
+        },
+        {
+            "name": f"nbgrader-{course}",
+            "description": f"see that the {course} course exists (nbgrader's course list)",
+            "groups": [f"nbgrader-{course}"],
+            "scopes": ["list:services", f"read:services!service={course}"],
+        },
+    ]
+
+
+def server_environment(roster: Roster, exchange: Path, *config_dirs: Path) -> dict[str, str]:
+    """Environment for a Jupyter server: its config directories and the course's identity.
+
+    deploy/jupyter/common/nbgrader_config.py reads UPSTREAM_COURSE_ID and UPSTREAM_EXCHANGE.
+    """
+    return {
+        "JUPYTER_CONFIG_PATH": os.pathsep.join(str(d) for d in config_dirs),
+        "UPSTREAM_COURSE_ID": roster.course_id,
+        "UPSTREAM_EXCHANGE": str(exchange),
+    }
+
+
+def singleuser_command() -> list[str]:
+    """jupyterhub-singleuser from the environment the hub runs in (never a hard-coded path)."""
+    return [str(Path(sys.executable).parent / "jupyterhub-singleuser")]
+
+
+def grading_service(roster: Roster, *, home: Path, port: int, exchange: Path,
+                    user: str = "") -> dict:
+    """The course's formgrader: a shared jupyterhub-singleuser run by the hub as a service.
+
+    `home` holds the course directory (`home/<course_id>`, nbgrader's CourseDirectory.root);
+    `user` is the system account it runs as ('' = the hub's own user, for tests only).
+    """
+    env = server_environment(roster, exchange, COMMON_CONFIG)
+    env["UPSTREAM_COURSE_ROOT"] = str(home / roster.course_id)
+    env["JUPYTERHUB_DEFAULT_URL"] = "/lab"
+    cmd = singleuser_command()
+    if not user and os.geteuid() == 0:
+        cmd.append("--allow-root")
+    service = {
+        "name": roster.course_id,
+        "display": True,
+        "info": {"purpose": f"nbgrader formgrader for {roster.course_id}"},
+        "url": f"http://127.0.0.1:{port}",
+        "command": cmd,
+        "cwd": str(home),
+        "environment": env,
+        "oauth_no_confirm": True,
+    }
+    if user:
+        service["user"] = user
+    else:
+        env["HOME"] = str(home)
+    return service
+
+
+def ensure_exchange(path: Path) -> Path:
+    """Create the shared nbgrader exchange directory with the mode nbgrader needs.
+
+    Every trainee writes submissions into it under their own account; the sticky bit (as on
+    /tmp) keeps anyone from removing what another account put there.
+    """
+    path.mkdir(parents=True, exist_ok=True)
+    if stat.S_IMODE(path.stat().st_mode) != EXCHANGE_MODE:
+        path.chmod(EXCHANGE_MODE)
+    return path

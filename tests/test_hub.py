@@ -1,0 +1,118 @@
+"""A real JupyterHub (deploy/jupyterhub_config.py, configurable-http-proxy from deploy/'s lock)
+on 127.0.0.1: who reaches what, the exchange directory, and the servers' offline settings."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+import course
+
+ROOT = Path(course.__file__).resolve().parents[1]
+DEPLOY = ROOT / "deploy"
+MODULE_1 = "course/modules/01-warning-signs.ipynb"
+
+
+def deploy_module(name: str):
+    """Import deploy/<name>.py (deploy/ is a folder of configuration, not a package)."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, DEPLOY / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+LocalHub = deploy_module("localhub").LocalHub
+
+pytestmark = [pytest.mark.hub, pytest.mark.xdist_group(name="hub")]
+
+
+def course_repo(tmp_path: Path) -> tuple[str, str]:
+    """A local bare git repository holding the committed course (HEAD of this checkout, as
+    branch 'main'), and that branch. Uncommitted files are not in it, as in CI's fresh clone."""
+    dest = tmp_path / "upstream.git"
+    git = ["git", "-c", "init.defaultBranch=main"]
+    subprocess.run([*git, "init", "--quiet", "--bare", str(dest)], check=True)
+    # fetch from inside the copy: nothing is written to the checkout others work in
+    subprocess.run([*git, "-C", str(dest), "fetch", "--quiet", "--no-tags", str(ROOT),
+                    "HEAD:refs/heads/main"], check=True, timeout=120)
+    present = subprocess.run(["git", "-C", str(dest), "cat-file", "-e", f"main:{MODULE_1}"],
+                             capture_output=True)
+    if present.returncode != 0:
+        pytest.fail(f"{MODULE_1} is not committed (HEAD of {ROOT}): the end-to-end test runs "
+                    "Module 1 as trainees receive it, from git")
+    return dest.as_uri(), "main"
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory):
+    with LocalHub(tmp_path_factory.mktemp("hub"), instructors=["ina"],
+                  trainees=["tom", "tia"]) as running:
+        running.start_server("tom", "tia")
+        yield running
+    assert running.leftovers == [], f"processes left after the hub stopped: {running.leftovers}"
+
+
+def get_when_up(session: requests.Session, url: str, timeout: float = 90) -> requests.Response:
+    """GET, retrying while the proxy has no route yet (the service is still starting)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        reply = session.get(url, timeout=30)
+        if reply.status_code not in (502, 503, 404) or time.monotonic() > deadline:
+            return reply
+        time.sleep(0.5)
+
+
+def test_instructor_reaches_the_formgrader(hub):
+    reply = get_when_up(hub.login("ina"), f"{hub.url}/services/upstream/formgrader")
+    assert reply.status_code == 200, reply.url
+    assert "nbgrader formgrade" in reply.text and "Manage Assignments" in reply.text
+
+
+def test_trainee_is_refused_at_the_formgrader(hub):
+    tom = hub.login("tom")
+    get_when_up(hub.login("ina"), f"{hub.url}/services/upstream/formgrader")  # service is up
+    reply = tom.get(f"{hub.url}/services/upstream/formgrader", timeout=30)
+    assert reply.status_code == 403
+    assert "/hub/api/oauth2/authorize" in reply.url  # refused by the hub, not by accident
+    # and a trainee's own server has no formgrader to fall back on
+    assert tom.get(f"{hub.url}/user/tom/formgrader", timeout=30).status_code == 404
+
+
+def test_trainee_is_refused_at_another_trainees_server(hub):
+    tom = hub.login("tom")
+    assert tom.get(f"{hub.url}/user/tom/lab", timeout=60).status_code == 200
+    reply = tom.get(f"{hub.url}/user/tia/lab", timeout=60)
+    assert reply.status_code == 403
+    assert "/hub/api/oauth2/authorize" in reply.url
+    assert tom.get(f"{hub.url}/user/tia/api/contents", timeout=30).status_code == 403
+
+
+def test_trainees_lab_is_offline_and_has_no_grading_tools(hub):
+    page = hub.login("tom").get(f"{hub.url}/user/tom/lab", timeout=60).text
+    config = json.loads(re.search(
+        r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', page, re.S
+    ).group(1))
+    disabled = config["disabledExtensions"]
+    for plugin in ("@jupyterlab/apputils-extension:announcements", "@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
+                   "@jupyter/nbgrader:course-list"):
+        assert plugin in disabled
+    assert "@jupyter/nbgrader:assignment-list" not in disabled  # trainees fetch and submit
+    assert config["news"] == {"disabled": True}
+    assert config["extensionManager"]["name"] == "read-only"
+
+
+def test_exchange_is_shared_and_sticky(hub):
+    mode = stat.S_IMODE(hub.exchange.stat().st_mode)
+    assert mode == 0o1777, oct(mode)
