@@ -384,3 +384,13 @@ def test_a_file_or_a_broken_database_is_refused_clearly(tmp_path):
     (root / "locker.sqlite3").write_bytes(b"this is not a database" * 100)
     with pytest.raises(LockerError, match="not a readable locker database"):
         Locker(root)
+
+
+def test_a_closed_locker_says_so(tmp_path):
+    lk = Locker(tmp_path / "lk")
+    lk.close()
+    lk.close()  # closing twice is harmless
+    with pytest.raises(LockerError, match="was closed; open it again"):
+        lk.add_bytes(b"x", "x.txt", handler="h", source="s", method="m")
+    with pytest.raises(LockerError, match="was closed"):
+        lk.verify()

@@ -92,16 +92,17 @@ class Locker:
         for folder in ("evidentiary", "working", "staging"):
             (self.root / folder).mkdir(parents=True, exist_ok=True)
         self.key_path = Path(key_path) if key_path else self.root / KEY_NAME
+        self._connection: sqlite3.Connection | None = None
         try:
-            self._conn = store.connect(self.root / DB_NAME, busy_timeout)
-            store.initialise(self._conn)
+            self._connection = store.connect(self.root / DB_NAME, busy_timeout)
+            store.initialise(self._connection)
+            self._key = self._load_key()
         except sqlite3.DatabaseError as exc:
+            self.close()
             raise LockerError(f"{self.root / DB_NAME} is not a readable locker database ({exc}); "
                               "restore it from a backup, or open a different folder") from None
-        try:
-            self._key = self._load_key()
         except BaseException:
-            self._conn.close()
+            self.close()
             raise
 
     def _load_key(self) -> bytes:
@@ -124,8 +125,17 @@ class Locker:
         return key
 
     # -- life cycle ---------------------------------------------------------------------------
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        if self._connection is None:
+            raise LockerError(f"this locker ({self.root}) was closed; open it again with "
+                              "Locker(folder)")
+        return self._connection
+
     def close(self) -> None:
-        self._conn.close()
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
     def __enter__(self) -> Locker:
         return self

@@ -106,10 +106,11 @@ def locker_view(locker: Locker, handler: str = "Trainee") -> W.VBox:
     method = _text("Method", "how, e.g. copied from phone by cable")
     add = W.Button(description="Add to locker", button_style="primary", icon="lock")
     item = W.Dropdown(description="Item", options=[], style=LABEL)
-    check = W.Button(description="Verify locker", icon="check")
-    alter = W.Button(description="Alter working copy", button_style="warning",
+    fit = W.Layout(width="auto")  # the whole label visible, whatever the language's length
+    check = W.Button(description="Verify locker", icon="check", layout=fit)
+    alter = W.Button(description="Alter working copy", button_style="warning", layout=fit,
                      tooltip="Demonstration: change the working copy, then verify")
-    restore = W.Button(description="Restore working copy", icon="undo")
+    restore = W.Button(description="Restore working copy", icon="undo", layout=fit)
     status, report, tables = W.HTML(), W.HTML(), W.HTML()
 
     def refresh():

@@ -1,0 +1,112 @@
+"""Module 3 in real JupyterLab and Chromium: the trainee runs the notebook, uploads a file into
+the evidence locker through the FileUpload widget, verifies, alters the working copy, sees the
+check fail, and restores it. The page calls no outside host."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import COURSE, ROOT
+from tests.test_hub_browser import outside_requests, run_all_cells
+from tests.test_lab import free_port
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+JUPYTER = str(Path(sys.executable).parent / "jupyter")
+PRIVATE = ["--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+           "--LabApp.extension_manager=readonly"]
+
+
+@pytest.fixture
+def lab(tmp_path):
+    """JupyterLab serving a copy of the module (so autosave never touches the repository)."""
+    shutil.copy(COURSE / "modules" / "03-documentation.ipynb", tmp_path)
+    port, token = free_port(), "m3-test"
+    proc = subprocess.Popen(
+        [JUPYTER, "lab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={tmp_path}", *PRIVATE,
+         *(["--allow-root"] if os.getuid() == 0 else [])],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=5).close()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError("JupyterLab did not start:\n" + proc.stdout.read()) from None
+            time.sleep(0.5)
+    try:
+        yield url, token
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+def wait_for_kernel(url: str, token: str, timeout: float = 120) -> None:
+    """Until the notebook's kernel has started and is idle (running cells earlier is lost)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"{url}/api/kernels?token={token}", timeout=5) as resp:
+            if any(k["execution_state"] == "idle" for k in json.load(resp)):
+                return
+        time.sleep(0.5)
+    raise AssertionError(f"no kernel became idle within {timeout:.0f}s")
+
+
+def test_trainee_uploads_verifies_and_sees_tampering_in_jupyterlab(lab, browser, artifacts, tmp_path):
+    url, token = lab
+    upload = tmp_path / "fictional-leaflet.txt"
+    upload.write_text("FICTIONAL leaflet found near Tobrenne Mill, for training only.\n")
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    urls: list[str] = []
+    context.on("request", lambda request: urls.append(request.url))
+    page = context.new_page()
+    page.on("websocket", lambda ws: urls.append(ws.url))
+    page.set_default_timeout(120_000)
+    try:
+        page.goto(f"{url}/lab/tree/03-documentation.ipynb?token={token}")
+        page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for()
+        wait_for_kernel(url, token)
+        page.locator(".jp-StatusBar-TextItem", has_text="| Idle").first.wait_for()
+        run_all_cells(page)
+        assert page.get_by_text("Error displaying widget").count() == 0
+        errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+        assert not [t for t in errors.all_inner_texts() if "Traceback" in t]
+
+        # the locker view: the widget box that holds both the upload and the verify buttons
+        desk = page.locator(".widget-vbox", has=page.get_by_role("button", name="Verify locker")).filter(
+            has=page.get_by_role("button", name="Add to locker")).last
+        desk.scroll_into_view_if_needed()
+        with page.expect_file_chooser() as chooser:  # the trainee clicks and picks a file
+            desk.locator(".widget-upload").click()
+        chooser.value.set_files(str(upload))
+        desk.get_by_placeholder("who gave it to you, e.g. Witness A").fill("Witness B (pseudonym)")
+        desk.get_by_placeholder("how, e.g. copied from phone by cable").fill("upload in training")
+        desk.get_by_role("button", name="Add to locker").click()
+        page.get_by_text("Collected fictional-leaflet.txt as E0003").wait_for()
+
+        desk.get_by_role("button", name="Verify locker").click()
+        page.get_by_text("All intact").last.wait_for()
+        desk.get_by_role("button", name="Alter working copy").click()
+        desk.get_by_role("button", name="Verify locker").click()
+        page.get_by_text("E0003: a working copy differs from the evidence").wait_for()
+        desk.get_by_role("button", name="Restore working copy").click()
+        desk.get_by_role("button", name="Verify locker").click()
+        page.get_by_text("All intact").last.wait_for()
+        page.screenshot(path=str(artifacts / "m3-locker-view.png"), full_page=False)
+    finally:
+        context.close()
+    assert outside_requests(urls) == [], "the page called outside hosts"
