@@ -55,6 +55,17 @@ def _headlines_html(sim: r2p.ResponseSimulator) -> str:
     return f"<h4 style='margin:4px 0'>{html.escape(title)}</h4>{news}"
 
 
+def _plan_html(sim: r2p.ResponseSimulator) -> str:
+    """The plan so far, phase by phase, as a list (coercive steps marked in words, not colour)."""
+    if not sim.steps:
+        return "<p><b>Your plan so far:</b> nothing chosen yet.</p>"
+    items = "".join(
+        f"<li>{html.escape(step.phase)}: {html.escape(sim.measures.at[step.measure_id, 'label'])}"
+        + (" <i>(coercive)</i>" if sim.measures.at[step.measure_id, "coercive"] else "")
+        + "</li>" for step in sim.steps)
+    return f"<p><b>Your plan so far</b></p><ol>{items}</ol>"
+
+
 def response_simulator(sim: r2p.ResponseSimulator) -> W.VBox:
     """Choose measures phase by phase; end a phase to get feedback; see the plan's summary."""
     header, detail, status, feedback, summary = W.HTML(), W.HTML(), W.HTML(), W.HTML(), W.HTML()
@@ -81,12 +92,13 @@ def response_simulator(sim: r2p.ResponseSimulator) -> W.VBox:
         counts = sim.summary()
         counts.index = [f"{p} — {r2p.PILLAR_NAMES[p]}" if p in r2p.PILLAR_NAMES else p
                         for p in counts.index]
-        summary.value = ("<b>Your plan by pillar and stage</b>"
+        summary.value = (_plan_html(sim) + "<b>Your plan by pillar and stage</b>"
                          + counts.to_html(border=0))
+        describe()
 
     def describe(_=None):
-        if toolbox.value is not None:
-            detail.value = _measure_html(sim.measures.loc[toolbox.value])
+        detail.value = ("" if toolbox.value is None
+                        else _measure_html(sim.measures.loc[toolbox.value]))
 
     def on_add(_):
         if toolbox.value is None:
