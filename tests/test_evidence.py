@@ -255,6 +255,16 @@ def test_redacted_export_holds_no_identities(filled, tmp_path):
     assert filled.verify().intact
     with pytest.raises(LockerError, match="outside the locker"):
         filled.export_redacted(filled.root / "x.json", handler="h")
+    with pytest.raises(LockerError, match="does not exist"):
+        filled.export_redacted(tmp_path / "no" / "such" / "x.json", handler="h")
+
+
+def test_redacted_export_keeps_place_and_summary_of_open_records(locker, tmp_path):
+    locker.add_incident(good_record(confidential=False, witness_name=None), handler="h")
+    data = json.loads(locker.export_redacted(tmp_path / "open.json", handler="h").read_text())
+    record = data["incidents"][0]
+    assert record["place_id"] == "L01" and record["summary"].startswith("Three people")
+    assert "witness_pseudonym" not in record and "source_id" not in record
 
 
 @pytest.mark.parametrize("changes, message", [

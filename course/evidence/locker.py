@@ -12,6 +12,12 @@ Adding a file copies it once, hashing as it goes, then records item and custody 
 transaction. Files are written (and fsynced) before the transaction commits, so a crash at any
 point leaves either a complete, registered item or an unregistered stray file, never a row that
 points at nothing.
+
+What it does not do (say so when you teach it): it does not encrypt anything (use an encrypted
+disk); the read-only mode of evidentiary copies does not stop their owner or an administrator,
+and the database's append-only triggers do not stop someone editing the file directly — the
+hashes and the chain *detect* such changes, they do not prevent them; and a log rewritten from
+an edit onwards is caught only by comparing with an anchor kept somewhere else (``head()``).
 """
 
 from __future__ import annotations
@@ -328,6 +334,9 @@ class Locker:
 
         _require_text(handler=handler)
         path = Path(path)
+        if not path.parent.is_dir():
+            raise LockerError(f"the folder {path.parent} does not exist; create it first or "
+                              "choose another place for the export")
         if path.resolve().is_relative_to(self.root.resolve()):
             raise LockerError("write the export outside the locker folder, so it cannot be "
                               "mistaken for evidence")
