@@ -1,0 +1,106 @@
+"""ex03_documentation: the hidden tests catch plausible mistakes that the visible tests let through.
+
+The generic nbgrader checks (source validates, release fails, nothing hidden leaks) are in
+tests/test_exercises.py. Here each mistake replaces one task's solution in the source notebook,
+the notebook runs, and that task's test cell must pass its visible part and fail in its hidden
+part. (Task 1's usual slip, dropping the last partial chunk, already fails the visible checks.)
+"""
+
+from __future__ import annotations
+
+import re
+
+import nbclient
+import nbformat
+import pytest
+
+from course import syllabus
+
+SOURCE = next(e.notebook for e in syllabus.exercises() if e.id == "ex03_documentation")
+SOLUTION = re.compile(r"(### BEGIN SOLUTION\n).*?(\n\s*### END SOLUTION)", re.S)
+
+MISTAKES = {
+    # checks gaps and each entry's own hash, but never that it links to the entry before
+    "custody_chain": """    expected = 1
+    for entry in log.to_dict("records"):
+        if int(entry["seq"]) != expected:
+            return expected
+        if evidence.entry_hash(entry, entry["prev_hash"]) != entry["entry_hash"]:
+            return int(entry["seq"])
+        expected += 1
+    return None""",
+    # forgets the required fields: a record with no province passes
+    "validation": """    problems = []
+    if report.get("event_end") and str(report["event_end"]) < str(report["event_start"]):
+        problems.append("event_end is before event_start")
+    if report.get("act_type") not in evidence.VOCABULARIES["act_type"]:
+        problems.append("act_type is not in the vocabulary")
+    if report.get("testimony") and report.get("consent_recorded") is not True:
+        problems.append("consent_recorded: testimony needs consent")
+    return problems""",
+    # key and message swapped in hmac.new: still keyed and stable, but not the locker's pseudonym
+    "pseudonyms": """    normalised = " ".join(name.lower().split())
+    return "W-" + hmac.new(normalised.encode("utf-8"), key, hashlib.sha256).hexdigest()[:12]""",
+    # counts distinct sources as independent, ignoring shared affiliations
+    "corroboration": """    table = matched.groupby("event_id").agg(sources=("source_id", "nunique"))
+    table["independent"] = table["sources"]
+    table["corroborated"] = table["independent"] >= 2
+    return table.sort_index()""",
+    # forgets that a duplicate must come from a different source
+    "duplicates": """    frame = reports.assign(start=pd.to_datetime(reports["event_start"]))
+    pairs = set()
+    for _, group in frame.groupby(["place_id", "victim_group", "perpetrator_type"]):
+        rows = group.to_dict("records")
+        for i, a in enumerate(rows):
+            for b in rows[i + 1:]:
+                if abs((a["start"] - b["start"]).days) <= window_days:
+                    pairs.add(tuple(sorted((a["report_id"], b["report_id"]))))
+    return pairs""",
+}
+
+
+def grade_id(cell) -> str | None:
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+def failing_line(cell) -> int | None:
+    """The line of the cell where it raised, from the traceback (None if it did not raise)."""
+    for out in cell.get("outputs", []):
+        if out.output_type == "error":
+            text = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(out.traceback))
+            lines = re.findall(r"line (\d+)", text)
+            return int(lines[0]) if lines else -1
+    return None
+
+
+@pytest.fixture(scope="module")
+def executed_with_mistakes(tmp_path_factory):
+    nb = nbformat.read(SOURCE, as_version=4)
+    for cell in nb.cells:
+        if grade_id(cell) in MISTAKES:
+            body = MISTAKES[grade_id(cell)]
+            # only the function's block; a second block (the table built with it) stays
+            cell.source, n = SOLUTION.subn(
+                lambda m, body=body: m.group(1) + body + m.group(2), cell.source, count=1)
+            assert n == 1, f"{grade_id(cell)}: no solution block to replace"
+    client = nbclient.NotebookClient(
+        nb, timeout=180, kernel_name="python3", allow_errors=True,
+        resources={"metadata": {"path": str(tmp_path_factory.mktemp("ex03"))}})
+    client.execute()
+    return {grade_id(c): c for c in nb.cells if grade_id(c)}
+
+
+@pytest.mark.parametrize("task", sorted(MISTAKES))
+def test_hidden_tests_catch_what_visible_tests_miss(executed_with_mistakes, task):
+    cell = executed_with_mistakes[f"{task}_tests"]
+    hidden_from = cell.source.splitlines().index("### BEGIN HIDDEN TESTS") + 1
+    line = failing_line(cell)
+    assert line is not None, f"{task}: the hidden tests let the mistake through"
+    assert line > hidden_from, f"{task}: failed at line {line}, before the hidden tests"
+
+
+def test_the_correct_solutions_pass_every_test(executed_with_mistakes):
+    untouched = [g for g in executed_with_mistakes if g.endswith("_tests")
+                 and g.removesuffix("_tests") not in MISTAKES]
+    assert untouched == ["hashing_tests"]
+    assert failing_line(executed_with_mistakes["hashing_tests"]) is None
