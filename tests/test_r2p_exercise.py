@@ -1,0 +1,82 @@
+"""ex04_r2p: the hidden tests catch plausible mistakes that the visible tests let through.
+
+The generic nbgrader checks (source validates, release fails, nothing hidden leaks) are in
+tests/test_exercises.py; here we check that this exercise's hidden tests have teeth.
+"""
+
+from __future__ import annotations
+
+import re
+
+import nbclient
+import nbformat
+import pytest
+
+from course import syllabus
+
+SOURCE = next(e.notebook for e in syllabus.exercises() if e.id == "ex04_r2p")
+SOLUTION = re.compile(r"(### BEGIN SOLUTION\n).*?(\n\s*### END SOLUTION)", re.S)
+
+# A mistake a trainee could make in each answer, which passes that task's visible tests.
+MISTAKES = {
+    # incentives read as a response to a failing State rather than encouragement
+    "task1_answer": """    "ngo-capacity": "II", "authorise-force": "III", "equal-rights-law": "I",
+    "train-officials": "II", "arms-embargo": "III", "national-prosecutions": "I",
+    "incentives": "III", "targeted-sanctions": "III", "reparations": "I",""",
+    # human rights in peace deals placed in the rebuilding stage
+    "task2_answer": """    "A": "rebuild", "B": "prevent", "C": "react", "D": "prevent", "E": "rebuild",
+    "F": "rebuild",""",
+    # each actor's groups sorted by id instead of kept in their original order
+    "task4_answer": """    tags = measures.set_index("measure_id")
+    queues = {}
+    for actor in dict.fromkeys(tags.at[m, "actor"] for m in measure_ids):
+        own = [m for m in measure_ids if tags.at[m, "actor"] == actor]
+        queues[actor] = (sorted(m for m in own if not tags.at[m, "coercive"])
+                         + sorted(m for m in own if tags.at[m, "coercive"]))
+    return [queues[tags.at[m, "actor"]].pop(0) for m in measure_ids]""",
+}
+# Task 3's mistake edits the model answer: a safeguard counts only in a strictly earlier phase.
+TASK3_FROM, TASK3_TO = "any(r <= order.index(p)", "any(r < order.index(p)"
+
+
+def grade_id(cell) -> str | None:
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+def failing_line(cell) -> int | None:
+    """The line of the cell where it raised, from the traceback (None if it did not raise)."""
+    for out in cell.get("outputs", []):
+        if out.output_type == "error":
+            text = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(out.traceback))
+            lines = re.findall(r"line (\d+)", text)
+            return int(lines[0]) if lines else -1
+    return None
+
+
+@pytest.fixture(scope="module")
+def executed_with_mistakes(tmp_path_factory):
+    nb = nbformat.read(SOURCE, as_version=4)
+    for cell in nb.cells:
+        gid = grade_id(cell)
+        if gid in MISTAKES:
+            body = MISTAKES[gid]
+            cell.source, n = SOLUTION.subn(
+                lambda m, body=body: m.group(1) + body + m.group(2), cell.source)
+            assert n == 1, f"{gid}: no solution block to replace"
+        elif gid == "task3_answer":
+            assert TASK3_FROM in cell.source, "task 3's model answer changed: update the mistake"
+            cell.source = cell.source.replace(TASK3_FROM, TASK3_TO)
+    client = nbclient.NotebookClient(nb, timeout=180, kernel_name="python3", allow_errors=True,
+                                     resources={"metadata": {
+                                         "path": str(tmp_path_factory.mktemp("ex04"))}})
+    client.execute()
+    return {grade_id(c): c for c in nb.cells if grade_id(c)}
+
+
+@pytest.mark.parametrize("task", ["task1", "task2", "task3", "task4"])
+def test_hidden_tests_catch_what_visible_tests_miss(executed_with_mistakes, task):
+    cell = executed_with_mistakes[f"{task}_tests"]
+    hidden_from = cell.source.splitlines().index("### BEGIN HIDDEN TESTS") + 1
+    line = failing_line(cell)
+    assert line is not None, f"{task}: the hidden tests let the mistake through"
+    assert line > hidden_from, f"{task}: failed at line {line}, before the hidden tests"
