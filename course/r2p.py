@@ -385,6 +385,9 @@ def evaluate(plan, measures: pd.DataFrame, rules, *, through: str | None = None)
     table = check_measures(measures)
     if isinstance(rules, pd.DataFrame):
         rules = check_rules(rules, measures)
+    elif not all(isinstance(r, Rule) for r in rules):
+        raise ValueError("rules must be the r2p_rules table (data.load('r2p_rules')) or the "
+                         "result of r2p.check_rules")
     steps = check_plan(plan, table)
     last = _through_index(through)
     findings = [EVALUATORS[rule.kind](rule, steps, table, last) for rule in rules]
@@ -567,6 +570,10 @@ class ResponseSimulator:
 
     def _rule(self, rule_id: str) -> Rule:
         return next(r for r in self.rules if r.rule_id == rule_id)
+
+    def measure_ids(self) -> list[str]:
+        """The measures chosen so far, each once, in the order first chosen (for the map)."""
+        return list(dict.fromkeys(s.measure_id for s in self._steps))
 
     def summary(self) -> pd.DataFrame:
         return plan_summary(self._steps, self.measures)

@@ -226,6 +226,13 @@ def test_plan_shapes(measures, rules):
         r2p.evaluate([("escalation",)], measures, rules)
 
 
+def test_rules_must_be_the_table_or_checked_rules(measures, rules):
+    with pytest.raises(ValueError, match="rules must be the r2p_rules table"):
+        r2p.evaluate([], measures, [{"rule_id": "x"}])
+    checked = r2p.check_rules(rules, measures)
+    assert r2p.evaluate([("escalation", "arms-embargo")], measures, checked)
+
+
 def test_bad_toolbox_rows_are_named(measures):
     bad = measures.copy()
     bad.loc[0, "pillar"] = "IV"
@@ -320,6 +327,8 @@ def test_simulator_runs_through_the_phases(measures, rules):
     sim.advance()
     assert sim.finished
     assert sim.summary().at["total", "total"] == 4
+    assert sim.measure_ids() == ["counter-incitement", "council-statement", "arms-embargo",
+                                 "reparations"]
     assert list(sim.plan()["measure_id"]) == ["counter-incitement", "council-statement",
                                               "arms-embargo", "reparations"]
     assert set(sim.feedback_by_phase) == set(r2p.PHASES)
