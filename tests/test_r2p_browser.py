@@ -13,6 +13,7 @@ import time
 import urllib.request
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.conftest import COURSE
 from tests.test_hub_browser import PROMPTS_JS, outside_requests
@@ -71,13 +72,21 @@ def run_all(page, timeout: float = 300) -> None:
     """Run > Run All Cells, asking again if the kernel dropped the request (no cell queued)."""
     deadline = time.monotonic() + timeout
     asked = 0
+    choose = page.locator(".jp-Dialog button", has_text="Select")
     while time.monotonic() < deadline:
+        if choose.count() and choose.first.is_visible():
+            choose.first.click()  # a late "Select Kernel" dialog would block the menu
+            continue
         prompts = page.evaluate(PROMPTS_JS)
         if prompts and all(re.fullmatch(r"\[\d+\]:", p) for p in prompts):
             return
         if asked == 0 or (asked < 3 and all(p == "[ ]:" for p in prompts)):
-            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-            page.locator('li[data-command="runmenu:run-all"]').click()
+            try:
+                page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click(timeout=10_000)
+                page.locator('li[data-command="runmenu:run-all"]').click(timeout=10_000)
+            except PlaywrightTimeout:
+                page.keyboard.press("Escape")  # close whatever was in the way, then try again
+                continue
             asked += 1
             time.sleep(20)
         time.sleep(1)
