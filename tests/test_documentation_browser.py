@@ -1,11 +1,16 @@
 """Module 3 in real JupyterLab and Chromium: the trainee runs the notebook, uploads a file into
 the evidence locker through the FileUpload widget, verifies, alters the working copy, sees the
-check fail, and restores it. The page calls no outside host."""
+check fail, and restores it; then fills in the incident form, which will not save testimony
+until consent is ticked. The page calls no outside host.
+
+(This test found that the kernel can run widget callbacks on another thread than the cell that
+opened the locker; see course/evidence/store.py.)"""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -107,6 +112,27 @@ def test_trainee_uploads_verifies_and_sees_tampering_in_jupyterlab(lab, browser,
         desk.get_by_role("button", name="Verify locker").click()
         page.get_by_text("All intact").last.wait_for()
         page.screenshot(path=str(artifacts / "m3-locker-view.png"), full_page=False)
+
+        # the incident form: Save stays disabled for testimony until consent is ticked
+        form = page.locator(".widget-vbox", has=page.get_by_role("button", name="Save record")).last
+        form.scroll_into_view_if_needed()
+        dates = form.locator("input[type=date]")
+        dates.nth(0).fill("2024-03-01")
+        dates.nth(1).fill("2024-03-02")
+        form.get_by_placeholder("group, e.g. Veleni").fill("Veleni")
+        form.get_by_placeholder("e.g. S01").fill("S01")
+        form.get_by_placeholder("Short and factual; no names, no graphic detail").fill(
+            "Two people held overnight at a roadblock.")
+        save = form.get_by_role("button", name="Save record")
+        assert save.is_disabled()
+        form.get_by_text("Informed consent recorded").click()
+        save.wait_for(state="visible")
+        page.wait_for_function("b => !b.disabled", arg=save.element_handle())
+        save.click()
+        try:
+            form.get_by_text(re.compile(r"Saved as IR\d{4}")).wait_for(timeout=20_000)
+        finally:
+            page.screenshot(path=str(artifacts / "m3-incident-form.png"), full_page=False)
     finally:
         context.close()
     assert outside_requests(urls) == [], "the page called outside hosts"

@@ -404,3 +404,28 @@ def test_a_closed_locker_says_so(tmp_path):
         lk.add_bytes(b"x", "x.txt", handler="h", source="s", method="m")
     with pytest.raises(LockerError, match="was closed"):
         lk.verify()
+
+
+def test_widget_callbacks_on_another_thread_can_use_the_locker(locker):
+    """The kernel may run a widget's callback on a different thread from the cell that made
+    the locker (seen in JupyterLab): that must work, one transaction at a time."""
+    import threading
+
+    results, errors = [], []
+
+    def add(i):
+        try:
+            results.append(locker.add_bytes(f"item {i}".encode(), f"f{i}.txt", handler="h",
+                                            source="s", method="m")["item_id"])
+            results.append(locker.add_incident(good_record(witness_name=None), handler="h"))
+        except Exception as exc:  # collected and reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=add, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(results) == 16
+    report = locker.verify()
+    assert report.intact and report.checked["log entries"] == 16

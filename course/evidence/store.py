@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,8 +43,19 @@ TRIGGERS = [
 ]
 
 
-def connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
+class Connection(sqlite3.Connection):
+    """A connection that a notebook's cells and its widgets' callbacks can share: the kernel may
+    run callbacks on another thread, so the thread check is off and a lock lets one transaction
+    run at a time."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lock = threading.RLock()
+
+
+def connect(path: Path, busy_timeout: float) -> Connection:
+    conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None,
+                           check_same_thread=False, factory=Connection)
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
     conn.execute("PRAGMA journal_mode = WAL")
@@ -52,15 +64,27 @@ def connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
 
 
 @contextlib.contextmanager
-def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+def write_transaction(conn: Connection) -> Iterator[Connection]:
     """All or nothing: commit when the block ends, roll back if it raises."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+    with conn.lock:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+
+@contextlib.contextmanager
+def read_transaction(conn: Connection) -> Iterator[Connection]:
+    """One consistent snapshot for several reads, even while another process writes."""
+    with conn.lock:
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")
 
 
 def initialise(conn: sqlite3.Connection) -> None:

@@ -147,8 +147,7 @@ def _check_records(conn: sqlite3.Connection, added: dict[str, sqlite3.Row],
 
 def check(conn: sqlite3.Connection, root: Path, anchor: tuple[int, str] | None = None) -> Report:
     report = Report()
-    conn.execute("BEGIN")  # one consistent snapshot, even while another process writes
-    try:
+    with store.read_transaction(conn):
         entries = conn.execute("SELECT * FROM custody ORDER BY seq").fetchall()
         head_seq, head_hash = int(store.meta(conn, "head_seq")), store.meta(conn, "head_hash")
         _check_chain(entries, head_seq, head_hash, anchor, report)
@@ -156,8 +155,6 @@ def check(conn: sqlite3.Connection, root: Path, anchor: tuple[int, str] | None =
         added = {e["item_id"]: e for e in entries if e["action"] == "record-added"}
         used = _check_items(conn, root, collected, report)
         _check_records(conn, added, report)
-    finally:
-        conn.execute("COMMIT")
     report.checked["log entries"] = len(entries)
     for folder in ("evidentiary", "working", "staging"):
         for path in sorted((root / folder).glob("*")):
