@@ -77,3 +77,19 @@ def test_locker_view_upload_verify_tamper_restore(locker):
     c["add"].click()  # the same file again
     assert "already in the locker as E0001" in c["status"].value
     assert locker.counts()["items"] == 1
+
+
+def test_an_unexpected_error_is_shown_not_swallowed(locker):
+    c = views.locker_view(locker).controls
+    content = b"x"
+    c["upload"].value = ({"name": "x.txt", "type": "text/plain", "size": 1,
+                          "content": memoryview(content),
+                          "last_modified": dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)},)
+    fill(c, source="s", method="m")
+    locker.close()  # the locker went away under the view (a closed locker is a LockerError)
+    c["add"].click()
+    assert "was closed" in c["status"].value
+    c["check"].click()
+    assert "was closed" in c["report"].value
+    broken = views._run(c["status"], lambda: 1 / 0)
+    assert broken is None and "Something went wrong (ZeroDivisionError" in c["status"].value

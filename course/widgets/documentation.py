@@ -24,6 +24,17 @@ WIDE = W.Layout(width="420px")
 LABEL = {"description_width": "150px"}
 
 
+def _run(status: W.HTML, action):
+    """Like :func:`course.widgets.guard`, and an unexpected error is shown too: a widget callback
+    that fails otherwise leaves the trainee looking at a button that seems to do nothing."""
+    try:
+        return guard(status, action)
+    except Exception as exc:  # a bug, not bad input: say so rather than fail silently
+        show_message(status, f"Something went wrong ({type(exc).__name__}: {exc}). Nothing "
+                     "was saved. Please tell your instructor.", "error")
+        return None
+
+
 def _dropdown(description: str, options, optional: bool = False) -> W.Dropdown:
     choices = ([("(not known)", "")] if optional else []) + [(o, o) for o in options]
     return W.Dropdown(options=choices, value=choices[0][1] if choices else None,
@@ -82,7 +93,7 @@ def incident_form(locker: Locker, handler: str = "Trainee") -> W.VBox:
 
     def on_save(_):
         values = {name: widget.value for name, widget in f.items()}
-        message = guard(status, lambda: form.save(values, handler))
+        message = _run(status, lambda: form.save(values, handler))
         if message:
             show_message(status, message, "ok")
 
@@ -128,7 +139,7 @@ def locker_view(locker: Locker, handler: str = "Trainee") -> W.VBox:
                          "error")
             return
         chosen = upload.value[0]
-        message = guard(status, lambda: desk.add_upload(chosen["name"], bytes(chosen["content"]),
+        message = _run(status, lambda: desk.add_upload(chosen["name"], bytes(chosen["content"]),
                                                         source.value, method.value))
         if message:
             show_message(status, message, "ok")
@@ -136,13 +147,15 @@ def locker_view(locker: Locker, handler: str = "Trainee") -> W.VBox:
             item.value = item.options[-1]
 
     def on_check(_):
-        ok, text = desk.check()
-        report.value = message_html(text, "ok" if ok else "error").replace("\n", "<br>")
-        refresh()
+        result = _run(report, desk.check)
+        if result:
+            ok, text = result
+            report.value = message_html(text, "ok" if ok else "error").replace("\n", "<br>")
+            refresh()
 
     def act(method_):
         def on_click(_):
-            message = guard(status, lambda: method_(item.value))
+            message = _run(status, lambda: method_(item.value))
             if message:
                 show_message(status, message, "info")
                 report.value = ""
