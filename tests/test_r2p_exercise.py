@@ -20,12 +20,12 @@ SOLUTION = re.compile(r"(### BEGIN SOLUTION\n).*?(\n\s*### END SOLUTION)", re.S)
 # A mistake a trainee could make in each answer, which passes that task's visible tests.
 MISTAKES = {
     # incentives read as a response to a failing State rather than encouragement
-    "task1_answer": """    "ngo-capacity": "II", "authorise-force": "III", "equal-rights-law": "I",
-    "train-officials": "II", "arms-embargo": "III", "national-prosecutions": "I",
-    "incentives": "III", "targeted-sanctions": "III", "reparations": "I",""",
+    "task1_answer": """my_pillars = {"ngo-capacity": "II", "authorise-force": "III", "equal-rights-law": "I",
+              "train-officials": "II", "arms-embargo": "III", "national-prosecutions": "I",
+              "incentives": "III", "targeted-sanctions": "III", "reparations": "I"}""",
     # human rights in peace deals placed in the rebuilding stage
-    "task2_answer": """    "A": "rebuild", "B": "prevent", "C": "react", "D": "prevent", "E": "rebuild",
-    "F": "rebuild",""",
+    "task2_answer": """my_stages = {"A": "rebuild", "B": "prevent", "C": "react", "D": "prevent", "E": "rebuild",
+             "F": "rebuild"}""",
     # each actor's groups sorted by id instead of kept in their original order
     "task4_answer": """    tags = measures.set_index("measure_id")
     queues = {}
