@@ -80,3 +80,17 @@ def test_hidden_tests_catch_what_visible_tests_miss(executed_with_mistakes, task
     line = failing_line(cell)
     assert line is not None, f"{task}: the hidden tests let the mistake through"
     assert line > hidden_from, f"{task}: failed at line {line}, before the hidden tests"
+
+
+def test_student_version_is_valid_python():
+    # nbgrader's own ClearSolutions makes the student version; every code cell must still parse,
+    # so a trainee starts from code that runs up to the `raise NotImplementedError()` stub.
+    from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
+
+    nb = nbformat.read(SOURCE, as_version=4)
+    released, _ = ClearSolutions().preprocess(nb, {})
+    released, _ = ClearHiddenTests().preprocess(released, {})
+    for cell in released.cells:
+        if cell.cell_type == "code":
+            compile(cell.source, grade_id(cell) or "cell", "exec")
+            assert "### BEGIN" not in cell.source
