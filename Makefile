@@ -32,7 +32,7 @@ lab: install
 test: install
 	if [ -f deploy/package-lock.json ]; then npm ci --prefix deploy --no-audit --no-fund --loglevel=error; fi
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=15 $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
