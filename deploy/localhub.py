@@ -42,8 +42,8 @@ c.SimpleLocalProcessSpawner.home_dir_template = {homes!r} + "/{{username}}"
 c.JupyterHub.hub_bind_url = "http://127.0.0.1:{hub_port}"
 c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{proxy_port}"
 c.Spawner.args = {args!r}
-c.Spawner.start_timeout = 120
-c.Spawner.http_timeout = 120
+c.Spawner.start_timeout = {start_timeout}
+c.Spawner.http_timeout = {start_timeout}
 c.Spawner.environment[{marker!r}] = {run_id!r}
 c.JupyterHub.services[0]["environment"][{marker!r}] = {run_id!r}
 c.JupyterHub.services.append({{"name": {admin!r}, "api_token": {token!r}}})
@@ -70,10 +70,11 @@ class LocalHub:
     started is stopped on exit (see `leftovers`)."""
 
     def __init__(self, workdir: Path, instructors: list[str], trainees: list[str],
-                 course_id: str = "upstream"):
+                 course_id: str = "upstream", start_timeout: int = 120):
         self.workdir = Path(workdir)
         self.roster = {"course_id": course_id, "instructors": instructors, "trainees": trainees}
         self.course_id = course_id
+        self.start_timeout = start_timeout  # seconds a server may take to start (busy machines)
         self.port = free_port()
         self.service_port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -96,6 +97,7 @@ class LocalHub:
             main=str(DEPLOY / "jupyterhub_config.py"), homes=str(self.homes),
             hub_port=free_port(), proxy_port=free_port(), marker=MARKER, run_id=self.run_id,
             args=["--allow-root"] if os.geteuid() == 0 else [], admin=ADMIN, token=self.token,
+            start_timeout=self.start_timeout,
         ), encoding="utf-8")
         return config
 

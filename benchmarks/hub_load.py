@@ -1,0 +1,198 @@
+"""Load on one JupyterHub: many trainees log in at once and run a module's code.
+
+Usage: ``.venv/bin/python benchmarks/hub_load.py [--users 20] [--module PATH] [--json out.json]``
+
+A real local hub (deploy/localhub.py: deploy/jupyterhub_config.py with the pinned proxy, dummy
+logins, local-process servers) on 127.0.0.1. Each trainee, concurrently, does what a browser
+would do, through the hub's REST API and the server's kernel API: logs in with the login form,
+starts their server, gets an API token, starts a kernel and runs every code cell of the module
+over the kernel's websocket. Reported:
+
+- login -> first output: from the login request to the first output message of the module's
+  code (median and 95th percentile), and login -> whole module done;
+- memory per trainee once the module has run: their server plus kernel, RSS and USS (psutil;
+  USS leaves out memory shared with other processes, so it is what one more trainee costs);
+- the baseline: the same for one trainee alone on the same hub, run first; the ratio of the
+  medians is the slowdown under load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import aiohttp
+import nbformat
+import psutil
+from yarl import URL
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "deploy"))
+from localhub import LocalHub  # noqa: E402
+
+MODULE = ROOT / "course" / "modules" / "01-warning-signs.ipynb"
+OUTPUT_TYPES = {"stream", "display_data", "execute_result", "error"}
+
+
+def code_cells(path: Path) -> list[str]:
+    nb = nbformat.read(path, as_version=4)
+    return [c.source for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+
+
+def execute_request(code: str, session: str) -> dict:
+    msg_id = uuid.uuid4().hex
+    return {
+        "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "bench",
+                   "session": session, "version": "5.3", "date": ""},
+        "parent_header": {}, "metadata": {}, "buffers": [], "channel": "shell",
+        "content": {"code": code, "silent": False, "store_history": True,
+                    "user_expressions": {}, "allow_stdin": False, "stop_on_error": True},
+    }
+
+
+async def login(http: aiohttp.ClientSession, url: str, name: str) -> str:
+    """Log in through the form; the _xsrf value the hub's API wants with cookie auth."""
+    async with http.get(f"{url}/hub/login") as reply:
+        reply.raise_for_status()
+    hub = URL(f"{url}/hub/")
+    xsrf = http.cookie_jar.filter_cookies(hub)["_xsrf"].value
+    async with http.post(f"{url}/hub/login?next=", allow_redirects=False,
+                         data={"username": name, "password": "any", "_xsrf": xsrf}) as reply:
+        if reply.status != 302:
+            raise RuntimeError(f"login of {name} failed: HTTP {reply.status}")
+    return http.cookie_jar.filter_cookies(hub)["_xsrf"].value  # renewed for the session
+
+
+async def start_server(http: aiohttp.ClientSession, url: str, name: str, xsrf: str) -> str:
+    """Start the server as the trainee (cookie + xsrf); an API token once it is ready."""
+    api, headers = f"{url}/hub/api/users/{name}", {"X-XSRFToken": xsrf}
+    # a JSON body: the hub refuses cookie-authenticated POSTs of other content types
+    async with http.post(f"{api}/server", headers=headers, json={}) as reply:
+        if reply.status not in (201, 202):
+            raise RuntimeError(f"{name}: starting the server: HTTP {reply.status}")
+    while True:
+        async with http.get(api, headers=headers) as reply:
+            if (await reply.json()).get("servers", {}).get("", {}).get("ready"):
+                break
+        await asyncio.sleep(0.5)
+    async with http.post(f"{api}/tokens", headers=headers, json={"note": "hub_load"}) as reply:
+        return (await reply.json())["token"]
+
+
+async def run_module(http: aiohttp.ClientSession, url: str, name: str, token: str,
+                     cells: list[str], started: float) -> dict:
+    auth = {"Authorization": f"token {token}"}
+    async with http.post(f"{url}/user/{name}/api/kernels", headers=auth, json={}) as reply:
+        kernel = (await reply.json())["id"]
+    first_output, errors = None, []
+    ws_url = f"{url}/user/{name}/api/kernels/{kernel}/channels".replace("http", "ws", 1)
+    async with http.ws_connect(ws_url, headers=auth, max_msg_size=0) as ws:
+        session = uuid.uuid4().hex
+        for code in cells:
+            request = execute_request(code, session)
+            await ws.send_json(request)
+            while True:
+                msg = await ws.receive_json()
+                if msg.get("parent_header", {}).get("msg_id") != request["header"]["msg_id"]:
+                    continue
+                if msg["msg_type"] in OUTPUT_TYPES and first_output is None:
+                    first_output = time.perf_counter() - started
+                if msg["msg_type"] == "error":
+                    errors.append(f"{msg['content']['ename']}: {msg['content']['evalue']}")
+                if msg["msg_type"] == "execute_reply":
+                    break
+    return {"first_output_s": first_output, "done_s": time.perf_counter() - started,
+            "errors": errors}
+
+
+async def trainee(url: str, name: str, cells: list[str]) -> dict:
+    jar = aiohttp.CookieJar(unsafe=True)  # the hub is on an IP address
+    timeout = aiohttp.ClientTimeout(total=None, sock_read=900)
+    async with aiohttp.ClientSession(cookie_jar=jar, timeout=timeout) as http:
+        started = time.perf_counter()
+        xsrf = await login(http, url, name)
+        logged_in = time.perf_counter() - started
+        token = await start_server(http, url, name, xsrf)
+        ready = time.perf_counter() - started
+        result = await run_module(http, url, name, token, cells, started)
+    return {"user": name, "login_s": logged_in, "server_ready_s": ready, **result}
+
+
+def memory(hub: LocalHub, name: str) -> dict:
+    """RSS and USS (bytes) of a trainee's server and every process under it (the kernel)."""
+    for proc in hub.processes():
+        try:
+            if proc.environ().get("JUPYTERHUB_USER") == name and "singleuser" in " ".join(
+                    proc.cmdline()):
+                procs = [proc, *proc.children(recursive=True)]
+                infos = [p.memory_full_info() for p in procs]
+                return {"rss": sum(i.rss for i in infos), "uss": sum(i.uss for i in infos)}
+        except psutil.Error:
+            continue
+    raise RuntimeError(f"no server process found for {name}")
+
+
+def percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+def summary(runs: list[dict], mem: list[dict]) -> dict:
+    first = [r["first_output_s"] for r in runs]
+    return {
+        "users": len(runs),
+        "first_output_median_s": statistics.median(first),
+        "first_output_p95_s": percentile(first, 95) if len(first) > 1 else first[0],
+        "module_done_median_s": statistics.median(r["done_s"] for r in runs),
+        "module_done_max_s": max(r["done_s"] for r in runs),
+        "server_ready_median_s": statistics.median(r["server_ready_s"] for r in runs),
+        "rss_per_trainee_mib": statistics.median(m["rss"] for m in mem) / 2**20,
+        "uss_per_trainee_mib": statistics.median(m["uss"] for m in mem) / 2**20,
+        "errors": sorted({e for r in runs for e in r["errors"]}),
+    }
+
+
+async def load(hub: LocalHub, names: list[str], cells: list[str]) -> dict:
+    runs = await asyncio.gather(*(trainee(hub.url, n, cells) for n in names))
+    return summary(runs, [memory(hub, n) for n in names])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--module", type=Path, default=MODULE)
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args(argv)
+    cells = code_cells(args.module)
+    names = [f"trainee{i:02d}" for i in range(args.users + 1)]
+    with tempfile.TemporaryDirectory(prefix="hub-load-") as work:
+        hub = LocalHub(Path(work), instructors=["instructor"], trainees=names, start_timeout=900)
+        with hub:
+            hub_procs = psutil.Process(hub.proc.pid)
+            baseline = asyncio.run(load(hub, names[:1], cells))
+            loaded = asyncio.run(load(hub, names[1:], cells))
+            proxy = [p for p in hub_procs.children() if p.name() == "node"]
+            hub_rss = sum(p.memory_info().rss for p in [hub_procs, *proxy])
+    report = {
+        "module": str(args.module.relative_to(ROOT)), "code_cells": len(cells),
+        "cpus": psutil.cpu_count(), "load_average": psutil.getloadavg(),
+        "baseline_one_trainee": baseline, "concurrent": loaded,
+        "slowdown_first_output_median": loaded["first_output_median_s"]
+        / baseline["first_output_median_s"],
+        "hub_and_proxy_rss_mib": hub_rss / 2**20, "leftover_processes": hub.leftovers,
+    }
+    print(json.dumps(report, indent=2))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
