@@ -73,7 +73,8 @@ def _autograde(args) -> int:
             print(f"{o.student_id}: {o.status}: {o.message.splitlines()[0] if o.message else ''}")
     print(f"{len(outcomes)} submissions: " + ", ".join(f"{v} {k}" for k, v in
                                                        sorted(counts.items())))
-    print(f"isolation: {settings.level} level (see grading/README.md)")
+    print(f"isolation: {settings.level} level: {', '.join(sandbox.achieved(settings.level))} "
+          "(see grading/README.md)")
     return 0
 
 

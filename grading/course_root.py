@@ -11,7 +11,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
 
 REPO_SOURCE = Path(__file__).resolve().parent.parent / "course" / "exercises" / "source"
@@ -98,7 +97,11 @@ def load_config(course_dir: str | Path) -> Config:
     return cfg
 
 
-def coursedir(course_dir: str | Path, config: Config | None = None) -> CourseDirectory:
+def coursedir(course_dir: str | Path, config: Config | None = None):
+    """nbgrader's CourseDirectory for the course root (nbgrader is imported only when needed:
+    it takes seconds, and the autograde orchestrator does not need it)."""
+    from nbgrader.coursedir import CourseDirectory
+
     config = config if config is not None else load_config(course_dir)
     return CourseDirectory(config=config)
 

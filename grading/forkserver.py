@@ -75,6 +75,45 @@ def _child(request: dict, server_pid: int) -> None:  # pragma: no cover - runs i
     os._exit(code)
 
 
+class Client:
+    """The grader's side: starts ``python -m grading.forkserver`` and asks it for kernels."""
+
+    def __init__(self, preload: list[str]):
+        import subprocess
+
+        self.proc = subprocess.Popen([sys.executable, "-m", "grading.forkserver", *preload],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                     bufsize=1)
+        self.not_preloaded = None
+
+    def wait_ready(self) -> None:
+        if self.not_preloaded is not None:
+            return
+        hello = json.loads(self.proc.stdout.readline() or "{}")
+        if not hello.get("ready"):
+            raise RuntimeError("the kernel fork server did not start")
+        self.not_preloaded = hello.get("not_preloaded", [])
+
+    def fork(self, spec, connection_file: str) -> int:
+        self.proc.stdin.write(json.dumps({"spec": spec.to_json(),
+                                          "connection_file": connection_file}) + "\n")
+        self.proc.stdin.flush()
+        reply = json.loads(self.proc.stdout.readline() or '{"error": "fork server died"}')
+        if "pid" not in reply:
+            raise RuntimeError(f"could not start a kernel: {reply.get('error')}")
+        return reply["pid"]
+
+    def close(self) -> None:
+        import subprocess
+
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
 def serve(modules: list[str]) -> None:
     failed = preload(modules)
     signal.signal(signal.SIGCHLD, _reap)

@@ -17,7 +17,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -30,7 +29,8 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Integer
 
-from . import sandbox
+from . import forkserver, sandbox
+from .sandbox import PoolSettings  # noqa: F401 - part of this module's interface
 
 
 class ForkedProcess:
@@ -94,34 +94,6 @@ class ForkProvisioner(LocalProvisioner):
         return self.connection_info
 
 
-class ForkServer:
-    def __init__(self, preload: list[str]):
-        self.proc = subprocess.Popen([sys.executable, "-m", "grading.forkserver", *preload],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                                     bufsize=1)
-        hello = json.loads(self.proc.stdout.readline() or "{}")
-        if not hello.get("ready"):
-            raise RuntimeError("the kernel fork server did not start")
-        self.not_preloaded = hello.get("not_preloaded", [])
-
-    def fork(self, spec: sandbox.Spec, connection_file: str) -> int:
-        self.proc.stdin.write(json.dumps({"spec": spec.to_json(),
-                                          "connection_file": connection_file}) + "\n")
-        self.proc.stdin.flush()
-        reply = json.loads(self.proc.stdout.readline() or '{"error": "fork server died"}')
-        if "pid" not in reply:
-            raise RuntimeError(f"could not start a kernel: {reply.get('error')}")
-        return reply["pid"]
-
-    def close(self):
-        if self.proc.poll() is None:
-            self.proc.stdin.close()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-
-
 @dataclass
 class Kernel:
     km: AsyncKernelManager
@@ -130,21 +102,13 @@ class Kernel:
     started: float = field(default_factory=time.monotonic)
 
 
-@dataclass
-class PoolSettings:
-    level: str = "user"
-    limits: dict = field(default_factory=dict)
-    hide: list[str] = field(default_factory=list)
-    ids: list = field(default_factory=list)  # (uid, gid) pairs this pool may use, root level
-    preload: list[str] = field(default_factory=list)
-
-
 class KernelPool:
     """One kernel booted ahead of need; a new one for every submission."""
 
-    def __init__(self, settings: PoolSettings):
+    def __init__(self, settings: PoolSettings, server: forkserver.Client | None = None):
         self.settings = settings
-        self.server = ForkServer(settings.preload)
+        self.server = server or forkserver.Client(settings.preload)
+        self.server.wait_ready()
         self.base = Path(tempfile.mkdtemp(prefix="upstream-sandbox-"))
         self.base.chmod(0o711)  # others may enter their own folder, but not list the others
         self._next_id = 0

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import fcntl
 import grp
 import os
 import pwd
@@ -55,31 +56,91 @@ class Spec:
         return asdict(self)
 
 
+@dataclass
+class PoolSettings:
+    level: str = "user"
+    limits: dict = field(default_factory=dict)
+    hide: list[str] = field(default_factory=list)
+    ids: list = field(default_factory=list)  # (uid, gid) pairs this pool may use, root level
+    preload: list[str] = field(default_factory=list)
+
+
 def default_level() -> str:
     return "root" if os.geteuid() == 0 else "user"
 
 
+def user_namespaces_available() -> bool:
+    """Can this process make a user namespace with its own network (the user level's
+    no-network and hidden paths)? Tried in a throw-away child."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        try:
+            _libc_call("unshare", ctypes.c_int(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET))
+            os._exit(0)
+        except BaseException:  # noqa: BLE001
+            os._exit(1)
+    return os.waitpid(pid, 0)[1] == 0
+
+
+def achieved(level: str) -> list[str]:
+    """The protections a kernel gets at ``level`` on this machine (see the module docstring)."""
+    base = ["fresh-kernel", "temp-folder", "limits"]
+    if level == "root":
+        return base + ["own-user", "no-network", "hidden-paths", "private-tmp"]
+    return base + (["no-network", "hidden-paths", "private-tmp"]
+                   if user_namespaces_available() else [])
+
+
 # ---- users (root level) ----------------------------------------------------------------------
 
-def ensure_users(count: int) -> list[tuple[int, int]]:
-    """(uid, gid) of ``count`` unprivileged grader users, created with useradd where missing."""
+def _ensure_user(index: int) -> tuple[int, int]:
+    """(uid, gid) of grader user ``upstream-grader-<index>``, created with useradd if missing."""
     try:
         gid = grp.getgrnam(GROUP).gr_gid
     except KeyError:
-        subprocess.run(["groupadd", "--system", GROUP], check=True, capture_output=True)
+        subprocess.run(["groupadd", "--system", GROUP], check=False, capture_output=True)
         gid = grp.getgrnam(GROUP).gr_gid
-    out = []
-    for i in range(count):
-        name = f"{USER_PREFIX}{i}"
-        try:
-            entry = pwd.getpwnam(name)
-        except KeyError:
-            subprocess.run(["useradd", "--system", "--no-create-home", "--gid", GROUP,
-                            "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", name],
-                           check=True, capture_output=True)
-            entry = pwd.getpwnam(name)
-        out.append((entry.pw_uid, gid))
-    return out
+    name = f"{USER_PREFIX}{index}"
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--gid", GROUP,
+                        "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", name],
+                       check=False, capture_output=True)
+        entry = pwd.getpwnam(name)  # KeyError here: useradd failed, and says why above
+    return entry.pw_uid, gid
+
+
+class UserLease:
+    """Grader users held exclusively by one grading run on this machine.
+
+    Everything a grader uid leaves behind is killed between submissions, so two runs (two
+    courses, or two instructors) must never share one: each user is leased by holding an
+    ``flock`` on its lock file for the whole run; a run that ends or dies frees its users."""
+
+    LOCK_DIR = "/run/upstream-grading"
+
+    def __init__(self, count: int):
+        os.makedirs(self.LOCK_DIR, mode=0o700, exist_ok=True)
+        self.fds: list[int] = []
+        self.ids: list[tuple[int, int]] = []
+        index = 0
+        while len(self.ids) < count:
+            fd = os.open(os.path.join(self.LOCK_DIR, f"{USER_PREFIX}{index}.lock"),
+                         os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+            else:
+                self.fds.append(fd)
+                self.ids.append(_ensure_user(index))
+            index += 1
+
+    def release(self) -> None:
+        for fd in self.fds:
+            os.close(fd)
+        self.fds, self.ids = [], []
 
 
 def kill_uid(uid: int) -> None:

@@ -107,10 +107,19 @@ def _cell_scores(root: Path) -> dict[tuple[str, str], tuple]:
 
 
 def _grader_processes() -> list:
+    """Processes left behind by sandboxed code: grader-user processes not (descended from) a
+    kernel of a fork server that is still running (another test may be grading meanwhile)."""
     found = []
     for p in psutil.process_iter(["username"]):
-        if (p.info["username"] or "").startswith("upstream-grader-"):
-            found.append(p)
+        if not (p.info["username"] or "").startswith("upstream-grader-"):
+            continue
+        try:
+            owner = next((a for a in p.parents()
+                          if not (a.username() or "").startswith("upstream-grader-")), None)
+            if owner is None or "grading.forkserver" not in " ".join(owner.cmdline()):
+                found.append(p)
+        except psutil.NoSuchProcess:
+            continue
     return found
 
 

@@ -1,0 +1,141 @@
+"""nbgrader set up for grading workers: serialized gradebook sessions, the preprocessor lists,
+and two fixes (duplicated graded cells; schema checks). Imported only by workers: nbgrader takes
+seconds to import."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbgrader import api as nbapi
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    ClearOutput,
+    DeduplicateIds,
+    IgnorePattern,
+    LimitOutput,
+    NbGraderPreprocessor,
+    OverwriteCells,
+    OverwriteKernelspec,
+    SaveAutoGrades,
+)
+
+from . import course_root
+
+# ---- serialized gradebook sessions --------------------------------------------------------------
+
+class _FileLock:
+    """A re-entrant, cross-process exclusive lock (flock) on one file."""
+
+    def __init__(self, path: Path):
+        self.path, self.fd, self.depth = path, None, 0
+
+    def acquire(self):
+        if self.depth == 0:
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+        self.depth += 1
+
+    def release(self):
+        self.depth -= 1
+        if self.depth == 0:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = None
+
+
+def serialize_gradebook(lock_path: Path) -> None:
+    """Make every nbgrader Gradebook session in this process hold ``lock_path`` exclusively."""
+    lock = _FileLock(lock_path)
+    cls = nbapi.Gradebook
+    if getattr(cls, "_upstream_lock", None) is not None:
+        cls._upstream_lock.path = lock_path
+        return
+    orig_init, orig_close = cls.__init__, cls.close
+
+    def __init__(self, *args, **kwargs):
+        lock.acquire()
+        self._upstream_locked = True
+        try:
+            orig_init(self, *args, **kwargs)
+        except BaseException:
+            self._upstream_locked = False
+            lock.release()
+            raise
+
+    def close(self):
+        try:
+            orig_close(self)
+        finally:
+            if getattr(self, "_upstream_locked", False):
+                self._upstream_locked = False
+                lock.release()
+
+    cls.__init__, cls.close, cls._upstream_lock = __init__, close, lock
+
+
+class DropEmptyGradingMetadata(NbGraderPreprocessor):
+    """After nbgrader's DeduplicateIds: it keeps the last copy of a duplicated graded cell and
+    empties the others' nbgrader metadata, which CheckCellMetadata then rejects as "an old
+    version" and the whole submission fails (jupyter/nbgrader#1083). Removing the emptied
+    metadata makes the extra copies plain cells, so the submission is graded."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if "nbgrader" in cell.metadata and not cell.metadata["nbgrader"]:
+            del cell.metadata["nbgrader"]
+        return cell, resources
+
+
+# ---- configuration ------------------------------------------------------------------------------
+
+def grading_config(course_dir, cell_timeout: int | None = None):
+    """The course's config, with nbgrader's Execute swapped for the sandboxed one."""
+    from .kernels import SandboxedExecute
+
+    config = course_root.load_config(course_dir)
+    config.Autograde.sanitize_preprocessors = [
+        ClearOutput, DeduplicateIds, DropEmptyGradingMetadata, OverwriteKernelspec,
+        OverwriteCells, CheckCellMetadata]
+    config.Autograde.autograde_preprocessors = [
+        SandboxedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+        AssignLatePenalties, CheckCellMetadata]
+    if cell_timeout is not None:
+        config.Execute.timeout = cell_timeout
+    return config
+
+
+def released(config, assignment: str) -> bool:
+    with nbapi.Gradebook(config.CourseDirectory.db_url,
+                         config.CourseDirectory.get("course_id", "")) as gb:
+        try:
+            gb.find_assignment(assignment)
+        except nbapi.MissingEntry:
+            return False
+    return True
+
+
+def cache_schema_checks() -> None:
+    """nbgrader's CheckCellMetadata calls ``jsonschema.validate`` per cell, which re-checks the
+    (constant) schema itself every time: a third of a second per notebook. Validate with one
+    checked validator per schema instead; what is accepted or rejected does not change."""
+    import jsonschema
+    from nbgrader.nbgraderformat import common
+
+    validators: dict[int, object] = {}
+
+    def validate(instance, schema, *args, **kwargs):
+        if args or kwargs:
+            return jsonschema.validate(instance, schema, *args, **kwargs)
+        v = validators.get(id(schema))
+        if v is None:
+            cls = jsonschema.validators.validator_for(schema)
+            cls.check_schema(schema)
+            v = validators[id(schema)] = (cls(schema), schema)  # keep schema alive with its id
+        v[0].validate(instance)
+
+    common.jsonschema = type("CachedJsonschema", (), {"validate": staticmethod(validate),
+                                                      "ValidationError":
+                                                      jsonschema.ValidationError})

@@ -1,0 +1,88 @@
+"""A grading worker process: ``python -m grading.worker SETTINGS-JSON``.
+
+Reads student ids on stdin (one JSON string per line) and grades each with nbgrader's own
+``Autograde`` converter through ``NbGraderAPI.autograde``, with the changes set up in
+``grading.nbgrader_setup``: the Execute step runs in a confined, pre-started kernel
+(``grading.kernels``), and duplicated graded cells no longer fail the whole submission. Reports
+``["done", student, status, seconds, message]`` lines on stdout. Started by
+``grading.autograde``; not meant to be run by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import sys
+import time
+
+from . import course_root, forkserver
+
+LOCK_NAME = "gradebook.lock"
+
+
+def _send(msg) -> None:
+    sys.stdout.write(json.dumps(msg) + "\n")
+    sys.stdout.flush()
+
+
+def worker_main(args: dict) -> None:
+    """A grading worker: reads student ids on stdin, grades each, reports on stdout."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the orchestrator decides when to stop
+    # jsonschema's optional IRI checker builds a grammar on import (about 2 s, half of importing
+    # nbgrader); notebook and nbgrader schemas use no "iri" format, so a worker does without it.
+    # (Kernels are forked from the fork server, which does not do this.)
+    sys.modules.setdefault("rfc3987_syntax", None)
+    # The fork server warms up (imports ipykernel, pandas, ...) while we import nbgrader.
+    server = forkserver.Client(args["pool"]["preload"])
+    from nbgrader.apps import NbGraderAPI
+
+    from . import kernels
+    from . import nbgrader_setup as setup
+
+    course_dir, assignment = args["course_dir"], args["assignment"]
+    setup.serialize_gradebook(course_root.state_dir(course_dir, "") / LOCK_NAME)
+    setup.cache_schema_checks()
+    config = setup.grading_config(course_dir, args["cell_timeout"])
+    if not setup.released(config, assignment):
+        _send(["fatal", f"{assignment} is not in the gradebook yet: run `python -m grading "
+                        f"release {assignment} --course-dir {course_dir}` first"])
+        return
+    gapi = NbGraderAPI(coursedir=course_root.coursedir(course_dir, config), config=config)
+    server.wait_ready()
+    pool = kernels.KernelPool(kernels.PoolSettings(**args["pool"]), server)
+    kernels.set_pool(pool)
+    _send(["ready", pool.server.not_preloaded])
+    try:
+        for line in sys.stdin:
+            student = json.loads(line)
+            t0 = time.monotonic()
+            res = gapi.autograde(assignment, student, force=True, create=True)
+            status = "graded" if res["success"] else "error"
+            _send(["done", student, status, time.monotonic() - t0,
+                   _error_summary(res) if status == "error" else ""])
+    finally:
+        pool.close()
+
+
+_EXC = re.compile(r"^\s*(?:[\w.]+\.)?(\w+(?:Error|Exception|Exit))(?::\s*(.*))?$")
+
+
+def _error_summary(res: dict) -> str:
+    """The gist of why nbgrader could not grade a submission, first line first."""
+    log = res.get("log") or ""
+    if "No notebooks found" in log:
+        skipped = re.findall(r"Skipping unknown notebook: (\S+)", log)
+        names = ", ".join(os.path.basename(s) for s in skipped) or "none"
+        return f"no notebook with the assignment's name was submitted (found: {names})"
+    causes = [m for ln in log.splitlines() if (m := _EXC.match(ln))]
+    old = "use an old version" in log
+    head = (f"{causes[-1][1]}: {causes[-1][2] or ''}".strip() if causes else
+            "invalid nbgrader cell metadata" if old else "nbgrader could not grade it")
+    detail = "\n".join(ln for ln in log.splitlines() if "[ERROR]" in ln)
+    return f"{head}\n{detail}"[:2000]
+
+
+if __name__ == "__main__":
+    worker_main(json.loads(sys.argv[1]))
