@@ -134,8 +134,11 @@ def server_environment(roster: Roster, exchange: Path, *config_dirs: Path) -> di
     """Environment for a Jupyter server: its config directories and the course's identity.
 
     deploy/jupyter/common/nbgrader_config.py reads UPSTREAM_COURSE_ID and UPSTREAM_EXCHANGE.
+    The environment's bin directory leads PATH: nbgrader runs its `alembic` command from there
+    when it opens the gradebook, and the hub may have been started without it on PATH.
     """
     return {
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
         "JUPYTER_CONFIG_PATH": os.pathsep.join(str(d) for d in config_dirs),
         "UPSTREAM_COURSE_ID": roster.course_id,
         "UPSTREAM_EXCHANGE": str(exchange),

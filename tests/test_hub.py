@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import pwd
 import re
+import shutil
 import stat
 import subprocess
 import sys
@@ -55,13 +58,24 @@ def course_repo(tmp_path: Path) -> tuple[str, str]:
     return dest.as_uri(), "main"
 
 
+EXERCISE = "ex01_warning_signs"
+
+
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory):
-    with LocalHub(tmp_path_factory.mktemp("hub"), instructors=["ina"],
-                  trainees=["tom", "tia"]) as running:
+    running = LocalHub(tmp_path_factory.mktemp("hub"), instructors=["ina"], trainees=["tom", "tia"])
+    # the grading course directory, as deploy/README.md sets it up: the exercise sources
+    shutil.copytree(ROOT / "course" / "exercises" / "source" / EXERCISE,
+                    running.grader_home / running.course_id / "source" / EXERCISE)
+    with running:
         running.start_server("tom", "tia")
         yield running
     assert running.leftovers == [], f"processes left after the hub stopped: {running.leftovers}"
+
+
+def xsrf(session: requests.Session, path: str) -> dict[str, str]:
+    """The header a Jupyter server wants with cookie-authenticated POSTs under `path`."""
+    return {"X-XSRFToken": session.cookies.get("_xsrf", path=path)}
 
 
 def get_when_up(session: requests.Session, url: str, timeout: float = 90) -> requests.Response:
@@ -116,3 +130,37 @@ def test_trainees_lab_is_offline_and_has_no_grading_tools(hub):
 def test_exchange_is_shared_and_sticky(hub):
     mode = stat.S_IMODE(hub.exchange.stat().st_mode)
     assert mode == 0o1777, oct(mode)
+
+
+def test_assignment_goes_through_the_exchange(hub):
+    """Instructor releases with the formgrader; a trainee fetches and submits from their own
+    server; the instructor collects: nbgrader's exchange on the hub's shared directory."""
+    ina, tom = hub.login("ina"), hub.login("tom")
+    fg = f"{hub.url}/services/upstream/formgrader"
+    get_when_up(ina, fg)
+    headers = xsrf(ina, "/services/upstream/")
+    for action in ("assign", "release"):
+        reply = ina.post(f"{fg}/api/assignment/{EXERCISE}/{action}", headers=headers, timeout=120)
+        assert reply.ok and reply.json()["success"], reply.text
+
+    server = f"{hub.url}/user/tom"
+    tom.get(f"{server}/lab", timeout=60).raise_for_status()
+    listed = tom.get(f"{server}/assignments", params={"course_id": "upstream"}, timeout=60).json()
+    assert [(a["assignment_id"], a["status"]) for a in listed["value"]] == [(EXERCISE, "released")]
+    form = {"course_id": "upstream", "assignment_id": EXERCISE}
+    for action in ("fetch", "submit"):
+        reply = tom.post(f"{server}/assignments/{action}", data=form, headers=xsrf(tom, "/user/tom/"),
+                         timeout=120)
+        assert reply.ok and reply.json()["success"], reply.text
+    assert (hub.homes / "tom" / EXERCISE / f"{EXERCISE}.ipynb").is_file()
+    # nbgrader files a submission under the Unix account that made it: on a real server that is
+    # tom's; this throwaway hub runs every server under the test's own account
+    account = pwd.getpwuid(os.geteuid()).pw_name
+    inbound = hub.exchange / "upstream" / "inbound"
+    assert [p.name.split("+")[:2] for p in inbound.iterdir()] == [[account, EXERCISE]]
+    assert stat.S_IMODE(inbound.stat().st_mode) == 0o2733  # trainees cannot list others' work
+
+    reply = ina.post(f"{fg}/api/assignment/{EXERCISE}/collect", headers=headers, timeout=120)
+    assert reply.ok and reply.json()["success"], reply.text
+    submitted = hub.grader_home / "upstream" / "submitted" / account / EXERCISE
+    assert (submitted / f"{EXERCISE}.ipynb").is_file()

@@ -72,6 +72,8 @@ def test_servers_run_the_hubs_own_environment():
     assert env["JUPYTER_CONFIG_PATH"].split(os.pathsep) == [str(hub.TRAINEE_CONFIG),
                                                            str(hub.COMMON_CONFIG)]
     assert env["UPSTREAM_EXCHANGE"] == "/x"
+    # nbgrader's gradebook runs `alembic` from PATH: the environment's bin comes first
+    assert env["PATH"].split(os.pathsep)[0] == str(Path(sys.executable).parent)
 
 
 def test_grading_service(tmp_path):
