@@ -41,7 +41,6 @@ c.JupyterHub.cookie_secret_file = str(data_dir / "jupyterhub_cookie_secret")
 c.ConfigurableHTTPProxy.pid_file = str(data_dir / "jupyterhub-proxy.pid")
 if hub.CHP.exists():  # the version pinned in deploy/package-lock.json (npm ci --prefix deploy)
     c.ConfigurableHTTPProxy.command = [str(hub.CHP)]
-# The hub's own pages check for nothing online; JupyterHub sends no usage data.
 
 # --- who may log in, and what they may reach ------------------------------------------------
 # The default authenticator is PAM: people log in with their accounts on this machine.

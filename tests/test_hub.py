@@ -164,3 +164,16 @@ def test_assignment_goes_through_the_exchange(hub):
     assert reply.ok and reply.json()["success"], reply.text
     submitted = hub.grader_home / "upstream" / "submitted" / account / EXERCISE
     assert (submitted / f"{EXERCISE}.ipynb").is_file()
+
+
+def test_a_wrong_roster_stops_the_hub_with_what_to_fix(tmp_path):
+    (tmp_path / "roster.yml").write_text('course_id: "up stream"\ninstructors: [ina]\n')
+    env = {**os.environ, "UPSTREAM_ROSTER": str(tmp_path / "roster.yml"),
+           "UPSTREAM_DATA_DIR": str(tmp_path / "hub"), "UPSTREAM_EXCHANGE": str(tmp_path / "ex"),
+           "UPSTREAM_BIND_URL": "http://127.0.0.1:9"}  # never reached: the config fails first
+    done = subprocess.run([str(Path(sys.executable).parent / "jupyterhub"), "-f",
+                           str(DEPLOY / "jupyterhub_config.py")], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert "course_id 'up stream' must be letters, digits" in done.stderr + done.stdout
+    assert not (tmp_path / "hub").exists()  # nothing was set up from a bad roster
