@@ -51,7 +51,8 @@ def _collect(args) -> int:
 def _autograde(args) -> int:
     from . import autograde, sandbox
 
-    limits = sandbox.Limits(memory_mb=args.memory, cpu_seconds=int(args.timeout),
+    # CPU time is a backstop behind the wall-clock timeout, which reports the clearer outcome.
+    limits = sandbox.Limits(memory_mb=args.memory, cpu_seconds=int(args.timeout) + 30,
                             file_mb=args.max_file, processes=args.processes)
     level = sandbox.default_level() if args.isolation == "auto" else args.isolation
     if level == "root" and os.geteuid() != 0:

@@ -85,7 +85,7 @@ class Settings:
 def _pool_settings(course_dir, assignment, settings: Settings, index: int,
                    lease: sandbox.UserLease | None):
     limits = dict(settings.limits)
-    limits.setdefault("cpu_seconds", int(settings.timeout))
+    limits.setdefault("cpu_seconds", int(settings.timeout) + 30)
     # Two grader users per worker: one for the kernel running, one for the kernel waiting.
     ids = lease.ids[2 * index: 2 * index + 2] if lease else []
     return sandbox.PoolSettings(level=settings.level, limits=limits, hide=hidden_paths(course_dir),

@@ -27,7 +27,9 @@ _spec = importlib.util.spec_from_file_location("grading_fixture",
 fx = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(fx)
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(name="grading-e2e")]
+# No xdist group needed: each test grades its own copy, and concurrent runs lease distinct
+# grader users. Each xdist worker that runs these builds the released course once.
+pytestmark = [pytest.mark.slow]
 AUTOGRADE = ["--workers", "2", "--cell-timeout", "5", "--timeout", "90", "--memory", "1024",
              "--quiet"]
 
@@ -263,3 +265,28 @@ def test_user_level_isolation_grades_the_same(pristine, tmp_path):
                              "bad-membomb": 3.0, "bad-readgradebook": 3.0}
     with pytest.raises(OSError):
         listener.accept()
+
+
+def test_wall_clock_timeout_stops_one_submission_and_the_batch_goes_on(pristine, tmp_path,
+                                                                       capsys):
+    """Past --timeout the worker is killed and replaced: that student is reported as a timeout
+    (no partial autograded folder left), everyone else is graded as usual."""
+    _, _, rel = pristine
+    root = _copy_course(pristine, "timeouts")
+    corpus = fx.bad_corpus(rel, tmp_path, {"gradebook": "/x", "other": "/x", "outside": "/x/y",
+                                           "port": 9})
+    fx.write_corpus({"bad-infinite": corpus["bad-infinite"]}, root / "submitted")
+    for sid in ("good1", "good2"):
+        fx.save(fx.answered(rel, fx.GOOD), root / "submitted" / sid / fx.ASSIGNMENT)
+    assert main(["autograde", fx.ASSIGNMENT, "--course-dir", str(root), "--workers", "2",
+                 "--timeout", "12", "--cell-timeout", "60", "--quiet"]) == 0
+    assert "bad-infinite: timeout: stopped after 12 s (wall clock)" in capsys.readouterr().out
+    scores = _scores(root)
+    assert scores["good1"] == scores["good2"] == 5.0
+    assert scores.get("bad-infinite", 0.0) == 0.0
+    assert not (root / "autograded" / "bad-infinite" / fx.ASSIGNMENT).exists()
+    assert main(["integrity", fx.ASSIGNMENT, "--course-dir", str(root), "--json"]) == 0
+    reports = {r["student_id"]: r for r in json.loads(capsys.readouterr().out)}
+    assert reports["bad-infinite"]["status"] == "failed"
+    assert [p["kind"] for p in reports["bad-infinite"]["problems"]] == ["timeout"]
+    assert _grader_processes() == []
