@@ -130,6 +130,11 @@ class KernelPool:
             os.chown(workdir, uid, gid)
         spec = sandbox.Spec(workdir=str(workdir), level=self.settings.level, uid=uid, gid=gid,
                             hide=self.settings.hide, limits=self.settings.limits)
+        if self.server.proc.poll() is not None:
+            # At the user level a submission runs as our own uid and could kill the fork server;
+            # the next submission must not pay for that.
+            self.server = forkserver.Client(self.settings.preload)
+            self.server.wait_ready()
         km = AsyncKernelManager(kernel_name="python3", transport="ipc",
                                 ip=str(workdir / "kernel"),
                                 connection_file=str(workdir / "kernel.json"))

@@ -75,7 +75,8 @@ def _write_config(root: Path) -> None:
 
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory):
-    """A course root with the fixture exercise released, and the student version."""
+    """A course root with the fixture exercise released, and the student version. Tests grade
+    copies of it (``_copy_course``), never the root itself."""
     base = tmp_path_factory.mktemp("grading")
     src = fx.write_source(base / "src")
     root = base / "course"
@@ -138,7 +139,8 @@ def test_release_refuses_an_exercise_whose_stub_passes(tmp_path):
 
 
 def test_end_to_end_with_good_partial_and_bad_submissions(pristine, capsys):
-    base, root, rel = pristine
+    base, _, rel = pristine
+    root = _copy_course(pristine, "e2e")  # the released course stays untouched for other tests
     downloads = base / "downloads"
     for sid in ("good1", "good2", "good3"):
         fx.save(fx.answered(rel, fx.GOOD), downloads / sid / fx.ASSIGNMENT)

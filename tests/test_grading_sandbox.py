@@ -155,3 +155,24 @@ def test_no_gradebook_write_is_lost_under_parallel_load(tmp_path):
     assert [p.exitcode for p in procs] == [0] * 6
     with Gradebook(db_url) as gb:
         assert len(gb.students) == 150
+
+
+def test_a_killed_fork_server_is_replaced_for_the_next_kernel(secret):
+    pool = kernels.KernelPool(kernels.PoolSettings(level="user", limits=LIMITS,
+                                                   hide=[str(secret)]))
+    try:
+        first = pool.take()
+        pool.server.proc.kill()  # what a hostile submission at the user level could do
+        pool.server.proc.wait()
+        pool.release(first)
+        pool.refill()
+        kernel = pool.take()
+        kc = kernel.km.blocking_client()
+        kc.start_channels()
+        kc.wait_for_ready(timeout=120)
+        reply = kc.execute_interactive("1 + 1", timeout=60)
+        kc.stop_channels()
+        assert reply["content"]["status"] == "ok"
+        pool.release(kernel)
+    finally:
+        pool.close()
