@@ -4,6 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 UV_VERSION := 0.13.8
+# nbgrader's gradebook runs `alembic` from PATH: the environment's tools come first for every recipe.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: install lab test lint lock clean
 
