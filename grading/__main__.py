@@ -60,18 +60,20 @@ def _autograde(args) -> int:
     settings = autograde.Settings(workers=args.workers, timeout=args.timeout,
                                   cell_timeout=args.cell_timeout, level=level,
                                   limits=limits.__dict__)
-    outcomes = autograde.autograde(args.course_dir, args.assignment, settings,
-                                   students=args.students.split(",") if args.students else None,
-                                   progress=not args.quiet)
+    outcomes = autograde.autograde_many(
+        args.course_dir, args.assignment, settings,
+        students=args.students.split(",") if args.students else None, progress=not args.quiet)
     if not outcomes:
-        print(f"no submissions in submitted/*/{args.assignment}; run `python -m grading "
-              "collect` first")
+        print(f"no submissions in submitted/*/{'|'.join(args.assignment)}; run `python -m "
+              "grading collect` first")
         return 0
     counts = {}
-    for o in outcomes.values():
+    many = len(args.assignment) > 1
+    for (assignment, _), o in outcomes.items():
         counts[o.status] = counts.get(o.status, 0) + 1
         if o.status != "graded":
-            print(f"{o.student_id}: {o.status}: {o.message.splitlines()[0] if o.message else ''}")
+            who = f"{assignment}/{o.student_id}" if many else o.student_id
+            print(f"{who}: {o.status}: {o.message.splitlines()[0] if o.message else ''}")
     print(f"{len(outcomes)} submissions: " + ", ".join(f"{v} {k}" for k, v in
                                                        sorted(counts.items())))
     print(f"isolation: {settings.level} level: {', '.join(sandbox.achieved(settings.level))} "
@@ -139,7 +141,8 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_collect)
 
     s = sub.add_parser("autograde", help="grade every submission, in parallel and confined")
-    s.add_argument("assignment")
+    s.add_argument("assignment", nargs="+",
+                   help="one or more assignments (several: one start-up for all)")
     course(s)
     s.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     s.add_argument("--timeout", type=float, default=300,

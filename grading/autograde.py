@@ -82,14 +82,15 @@ class Settings:
     limits: dict = field(default_factory=lambda: asdict(sandbox.Limits()))
 
 
-def _pool_settings(course_dir, assignment, settings: Settings, index: int,
+def _pool_settings(course_dir, assignments: list[str], settings: Settings, index: int,
                    lease: sandbox.UserLease | None):
     limits = dict(settings.limits)
     limits.setdefault("cpu_seconds", int(settings.timeout) + 30)
     # Two grader users per worker: one for the kernel running, one for the kernel waiting.
     ids = lease.ids[2 * index: 2 * index + 2] if lease else []
     return sandbox.PoolSettings(level=settings.level, limits=limits, hide=hidden_paths(course_dir),
-                        ids=ids, preload=source_imports(course_dir, assignment))
+                        ids=ids, preload=sorted({m for a in assignments
+                                                 for m in source_imports(course_dir, a)}))
 
 
 def load_outcomes(course_dir, assignment) -> dict[str, dict]:
@@ -111,14 +112,14 @@ class _Slot:
 
     def __init__(self, args: dict, log):
         self.args = args
-        self.student, self.started, self.ready = None, 0.0, False
+        self.job, self.started, self.ready = None, 0.0, False
         self.proc = subprocess.Popen([sys.executable, "-m", "grading.worker",
                                       json.dumps(args)], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=log, text=True, bufsize=1)
 
-    def give(self, student):
-        self.student, self.started = student, time.monotonic()
-        self.proc.stdin.write(json.dumps(student) + "\n")
+    def give(self, job: tuple[str, str]):
+        self.job, self.started = job, time.monotonic()
+        self.proc.stdin.write(json.dumps(list(job)) + "\n")
         self.proc.stdin.flush()
 
     def kill(self):
@@ -138,45 +139,55 @@ class _Slot:
 
 def autograde(course_dir, assignment: str, settings: Settings | None = None,
               students: list[str] | None = None, progress: bool = True) -> dict[str, Outcome]:
-    """Grade ``submitted/*/assignment`` with nbgrader, in parallel; returns outcomes."""
+    """Grade ``submitted/*/assignment`` with nbgrader, in parallel; outcomes per student."""
+    done = autograde_many(course_dir, [assignment], settings, students, progress)
+    return {student: outcome for (_, student), outcome in done.items()}
+
+
+def autograde_many(course_dir, assignments: list[str], settings: Settings | None = None,
+                   students: list[str] | None = None, progress: bool = True
+                   ) -> dict[tuple[str, str], Outcome]:
+    """Grade several assignments in one run (one start-up for all); outcomes per
+    (assignment, student)."""
     from tqdm import tqdm
 
     settings = settings or Settings()
     course_dir = Path(course_dir).resolve()
-    course_root.check_assignment(course_dir, assignment)
+    for assignment in assignments:
+        course_root.check_assignment(course_dir, assignment)
     if settings.level == "root":
         course_root.ensure_private(course_dir)
-    students = students if students is not None else course_root.submitted_students(
-        course_dir, assignment)
-    todo = list(students)
-    outcomes: dict[str, Outcome] = {}
+    todo = [(a, s) for a in assignments for s in course_root.submitted_students(course_dir, a)
+            if students is None or s in students]
+    total = len(todo)
+    outcomes: dict[tuple[str, str], Outcome] = {}
     if not todo:
         return outcomes
     nworkers = max(1, min(settings.workers, len(todo)))
     lease = sandbox.UserLease(2 * nworkers) if settings.level == "root" else None
-    log = open(course_root.state_dir(course_dir, assignment) / "workers.log", "a")  # noqa: SIM115
+    log = open(course_root.state_dir(course_dir, "") / "workers.log", "a")  # noqa: SIM115
 
     def start(i):
-        return _Slot({"course_dir": str(course_dir), "assignment": assignment,
+        return _Slot({"course_dir": str(course_dir), "assignments": assignments,
                       "cell_timeout": settings.cell_timeout,
-                      "pool": asdict(_pool_settings(course_dir, assignment, settings, i, lease))},
-                     log)
+                      "pool": asdict(_pool_settings(course_dir, assignments, settings, i,
+                                                    lease))}, log)
 
     slots = [start(i) for i in range(nworkers)]
     sel = selectors.DefaultSelector()
     for i, slot in enumerate(slots):
         sel.register(slot.proc.stdout, selectors.EVENT_READ, i)
-    bar = tqdm(total=len(todo), desc=f"autograde {assignment}", unit="submission",
+    bar = tqdm(total=total, desc=f"autograde {', '.join(assignments)}", unit="submission",
                disable=not progress)
 
-    def finish(student, outcome):
-        outcomes[student] = outcome
+    def finish(job, outcome):
+        outcomes[tuple(job)] = outcome
         bar.update(1)
 
     try:
-        while len(outcomes) < len(students):
+        while len(outcomes) < total:
             for slot in slots:
-                if slot.ready and slot.student is None and todo:
+                if slot.ready and slot.job is None and todo:
                     slot.give(todo.pop(0))
             for key, _ in sel.select(timeout=0.5):
                 slot = slots[key.data]
@@ -189,21 +200,21 @@ def autograde(course_dir, assignment: str, settings: Settings | None = None,
                 elif msg[0] == "fatal":
                     raise course_root.CourseError(msg[1])
                 elif msg[0] == "done":
-                    _, student, status, seconds, message = msg
-                    finish(student, Outcome(student, status, round(seconds, 2), message,
-                                            _achieved(settings)))
-                    slot.student = None
+                    _, job, status, seconds, message = msg
+                    finish(job, Outcome(job[1], status, round(seconds, 2), message,
+                                        _achieved(settings)))
+                    slot.job = None
             for i, slot in enumerate(slots):
-                late = slot.student and time.monotonic() - slot.started > settings.timeout
+                late = slot.job and time.monotonic() - slot.started > settings.timeout
                 if not late and slot.proc.poll() is None:
                     continue
-                student, elapsed = slot.student, time.monotonic() - slot.started
+                job, elapsed = slot.job, time.monotonic() - slot.started
                 sel.unregister(slot.proc.stdout)
                 slot.kill()
-                if student:
-                    _discard_autograded(course_dir, assignment, student)
-                    finish(student, Outcome(
-                        student, "timeout" if late else "crashed", round(elapsed, 2),
+                if job:
+                    _discard_autograded(course_dir, *job)
+                    finish(job, Outcome(
+                        job[1], "timeout" if late else "crashed", round(elapsed, 2),
                         f"stopped after {settings.timeout:g} s (wall clock)" if late else
                         "the grading worker died while grading this submission",
                         _achieved(settings)))
@@ -222,7 +233,9 @@ def autograde(course_dir, assignment: str, settings: Settings | None = None,
         log.close()
         if lease:
             lease.release()
-        _save_outcomes(course_dir, assignment, outcomes)
+        for assignment in assignments:
+            _save_outcomes(course_dir, assignment, {s: o for (a, s), o in outcomes.items()
+                                                    if a == assignment})
     return outcomes
 
 
@@ -233,6 +246,7 @@ def _achieved(settings: Settings) -> list[str]:
 
 
 def _discard_autograded(course_dir: Path, assignment: str, student: str) -> None:
+    """A submission stopped half-way leaves no autograded folder (as nbgrader does on errors)."""
     import shutil
 
     shutil.rmtree(course_dir / "autograded" / student / assignment, ignore_errors=True)

@@ -1,10 +1,10 @@
 """A grading worker process: ``python -m grading.worker SETTINGS-JSON``.
 
-Reads student ids on stdin (one JSON string per line) and grades each with nbgrader's own
+Reads jobs on stdin (one JSON ``[assignment, student]`` per line) and grades each with nbgrader's own
 ``Autograde`` converter through ``NbGraderAPI.autograde``, with the changes set up in
 ``grading.nbgrader_setup``: the Execute step runs in a confined, pre-started kernel
 (``grading.kernels``), and duplicated graded cells no longer fail the whole submission. Reports
-``["done", student, status, seconds, message]`` lines on stdout. Started by
+``["done", [assignment, student], status, seconds, message]`` lines on stdout. Started by
 ``grading.autograde``; not meant to be run by hand.
 """
 
@@ -28,7 +28,7 @@ def _send(msg) -> None:
 
 
 def worker_main(args: dict) -> None:
-    """A grading worker: reads student ids on stdin, grades each, reports on stdout."""
+    """A grading worker: reads jobs on stdin, grades each, reports on stdout."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the orchestrator decides when to stop
     # jsonschema's optional IRI checker builds a grammar on import (about 2 s, half of importing
     # nbgrader); notebook and nbgrader schemas use no "iri" format, so a worker does without it.
@@ -41,14 +41,15 @@ def worker_main(args: dict) -> None:
     from . import kernels
     from . import nbgrader_setup as setup
 
-    course_dir, assignment = args["course_dir"], args["assignment"]
+    course_dir, assignments = args["course_dir"], args["assignments"]
     setup.serialize_gradebook(course_root.state_dir(course_dir, "") / LOCK_NAME)
     setup.cache_schema_checks()
     config = setup.grading_config(course_dir, args["cell_timeout"])
-    if not setup.released(config, assignment):
-        _send(["fatal", f"{assignment} is not in the gradebook yet: run `python -m grading "
-                        f"release {assignment} --course-dir {course_dir}` first"])
-        return
+    for assignment in assignments:
+        if not setup.released(config, assignment):
+            _send(["fatal", f"{assignment} is not in the gradebook yet: run `python -m grading "
+                            f"release {assignment} --course-dir {course_dir}` first"])
+            return
     gapi = NbGraderAPI(coursedir=course_root.coursedir(course_dir, config), config=config)
     server.wait_ready()
     pool = kernels.KernelPool(kernels.PoolSettings(**args["pool"]), server)
@@ -56,11 +57,11 @@ def worker_main(args: dict) -> None:
     _send(["ready", pool.server.not_preloaded])
     try:
         for line in sys.stdin:
-            student = json.loads(line)
+            assignment, student = json.loads(line)
             t0 = time.monotonic()
             res = gapi.autograde(assignment, student, force=True, create=True)
             status = "graded" if res["success"] else "error"
-            _send(["done", student, status, time.monotonic() - t0,
+            _send(["done", [assignment, student], status, time.monotonic() - t0,
                    _error_summary(res) if status == "error" else ""])
     finally:
         pool.close()

@@ -292,3 +292,28 @@ def test_wall_clock_timeout_stops_one_submission_and_the_batch_goes_on(pristine,
     assert reports["bad-infinite"]["status"] == "failed"
     assert [p["kind"] for p in reports["bad-infinite"]["problems"]] == ["timeout"]
     assert _grader_processes() == []
+
+
+def test_one_run_grades_several_assignments(tmp_path, capsys):
+    src = fx.write_source(tmp_path / "src")
+    second = "fx02_fixture"
+    (src / second).mkdir()
+    shutil.copy(src / fx.ASSIGNMENT / fx.NOTEBOOK, src / second / f"{second}.ipynb")
+    root = tmp_path / "course"
+    assert main(["init", str(root), "--source", str(src)]) == 0
+    assert main(["release", "--course-dir", str(root), "--no-validate"]) == 0
+    for name in (fx.ASSIGNMENT, second):
+        rel = nbformat.read(root / "release" / name / f"{name}.ipynb", as_version=4)
+        fx.save(fx.answered(rel, fx.GOOD), root / "submitted" / "amina" / name, f"{name}.ipynb")
+        fx.save(fx.answered(rel, fx.PARTIAL), root / "submitted" / "bo" / name, f"{name}.ipynb")
+    capsys.readouterr()
+    assert main(["autograde", fx.ASSIGNMENT, second, "--course-dir", str(root), *AUTOGRADE]) == 0
+    assert "4 submissions: 4 graded" in capsys.readouterr().out
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", "upstream") as gb:
+        got = {(s.assignment.name, s.student_id): float(s.score)
+               for name in (fx.ASSIGNMENT, second) for s in gb.assignment_submissions(name)}
+    assert got == {(fx.ASSIGNMENT, "amina"): 5.0, (fx.ASSIGNMENT, "bo"): 2.0,
+                   (second, "amina"): 5.0, (second, "bo"): 2.0}
+    for name in (fx.ASSIGNMENT, second):
+        assert main(["integrity", name, "--course-dir", str(root), "--json"]) == 0
+        assert {r["status"] for r in json.loads(capsys.readouterr().out)} == {"clean"}
