@@ -17,8 +17,10 @@ import contextlib
 import json
 import os
 import selectors
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -83,14 +85,15 @@ class Settings:
 
 
 def _pool_settings(course_dir, assignments: list[str], settings: Settings, index: int,
-                   lease: sandbox.UserLease | None):
+                   lease: sandbox.UserLease | None, base: str | None = None):
     limits = dict(settings.limits)
     limits.setdefault("cpu_seconds", int(settings.timeout) + 30)
     # Two grader users per worker: one for the kernel running, one for the kernel waiting.
     ids = lease.ids[2 * index: 2 * index + 2] if lease else []
     return sandbox.PoolSettings(level=settings.level, limits=limits, hide=hidden_paths(course_dir),
                         ids=ids, preload=sorted({m for a in assignments
-                                                 for m in source_imports(course_dir, a)}))
+                                                 for m in source_imports(course_dir, a)}),
+                        base=base)
 
 
 def load_outcomes(course_dir, assignment) -> dict[str, dict]:
@@ -166,12 +169,16 @@ def autograde_many(course_dir, assignments: list[str], settings: Settings | None
     nworkers = max(1, min(settings.workers, len(todo)))
     lease = sandbox.UserLease(2 * nworkers) if settings.level == "root" else None
     log = open(course_root.state_dir(course_dir, "") / "workers.log", "a")  # noqa: SIM115
+    # Kernel folders (copies of submissions) live here; removed at the end even if a worker
+    # was killed before it could clean up.
+    run_dir = tempfile.mkdtemp(prefix="upstream-sandbox-")
+    os.chmod(run_dir, 0o711)
 
     def start(i):
         return _Slot({"course_dir": str(course_dir), "assignments": assignments,
                       "cell_timeout": settings.cell_timeout,
                       "pool": asdict(_pool_settings(course_dir, assignments, settings, i,
-                                                    lease))}, log)
+                                                    lease, run_dir))}, log)
 
     slots = [start(i) for i in range(nworkers)]
     sel = selectors.DefaultSelector()
@@ -231,6 +238,7 @@ def autograde_many(course_dir, assignments: list[str], settings: Settings | None
         for slot in slots:
             slot.stop()
         log.close()
+        shutil.rmtree(run_dir, ignore_errors=True)
         if lease:
             lease.release()
         for assignment in assignments:
@@ -247,6 +255,4 @@ def _achieved(settings: Settings) -> list[str]:
 
 def _discard_autograded(course_dir: Path, assignment: str, student: str) -> None:
     """A submission stopped half-way leaves no autograded folder (as nbgrader does on errors)."""
-    import shutil
-
     shutil.rmtree(course_dir / "autograded" / student / assignment, ignore_errors=True)

@@ -109,7 +109,7 @@ class KernelPool:
         self.settings = settings
         self.server = server or forkserver.Client(settings.preload)
         self.server.wait_ready()
-        self.base = Path(tempfile.mkdtemp(prefix="upstream-sandbox-"))
+        self.base = Path(tempfile.mkdtemp(prefix="upstream-sandbox-", dir=settings.base))
         self.base.chmod(0o711)  # others may enter their own folder, but not list the others
         self._next_id = 0
         self.ready: Kernel | None = None

@@ -63,6 +63,7 @@ class PoolSettings:
     hide: list[str] = field(default_factory=list)
     ids: list = field(default_factory=list)  # (uid, gid) pairs this pool may use, root level
     preload: list[str] = field(default_factory=list)
+    base: str | None = None  # the run's folder for kernel folders (removed by the orchestrator)
 
 
 def default_level() -> str:
