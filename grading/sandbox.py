@@ -19,6 +19,7 @@ import ctypes
 import ctypes.util
 import fcntl
 import grp
+import importlib.util
 import os
 import pwd
 import resource
@@ -250,20 +251,38 @@ def _expose_interpreter(workdir: str) -> None:
     _mount(None, blocked, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
 
 
+def _needed_folders(workdir: str) -> list[str]:
+    """Folders the kernel cannot run without: its own folder, the Python environment and the
+    installed course. Any of them may live under /tmp (CI clones there, for one)."""
+    folders = {os.path.realpath(p) for p in (workdir, sys.prefix, sys.base_prefix)}
+    for package in ("course", "grading"):
+        spec = importlib.util.find_spec(package)
+        for location in (spec.submodule_search_locations or []) if spec else []:
+            folders.add(os.path.realpath(os.path.dirname(location)))
+    # A folder inside another comes along with it, except the submission's own folder, which is
+    # bound again after its parent so that it alone stays writable. Sorted: parents first.
+    work = os.path.realpath(workdir)
+    return [f for f in sorted(folders) if f == work
+            or not any(f.startswith(other + os.sep) for other in folders if other != f)]
+
+
 def _private_scratch(workdir: str) -> None:
     """Cover the world-writable folders with empty private ones, so the only place student code
-    can write to is its own folder (and these throw-away tmpfs)."""
-    real = os.path.realpath(workdir)
+    can write to is its own folder (and these throw-away tmpfs). Folders the kernel needs that
+    live under them are bound back in (hidden paths are covered again afterwards)."""
+    needed = _needed_folders(workdir)
     for folder in ("/tmp", "/var/tmp", "/dev/shm"):
         if not os.path.isdir(folder) or os.path.islink(folder):
             continue
-        inside = real.startswith(os.path.realpath(folder) + os.sep)
-        # Keep a handle on our own folder: once covered, it is reachable only through it.
-        fd = os.open(real, os.O_PATH | os.O_DIRECTORY) if inside else None
+        inside = [p for p in needed if p.startswith(os.path.realpath(folder) + os.sep)]
+        # Keep handles on those folders: once covered, they are reachable only through them.
+        fds = [(p, os.open(p, os.O_PATH | os.O_DIRECTORY)) for p in inside]
         _mount("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=64m")
-        if fd is not None:
-            os.makedirs(real, exist_ok=True)
-            _mount(f"/proc/self/fd/{fd}", real, None, MS_BIND | MS_REC)
+        for path, fd in fds:
+            os.makedirs(path, exist_ok=True)
+            _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+            if path != os.path.realpath(workdir):  # only the submission's folder stays writable
+                _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
             os.close(fd)
 
 
