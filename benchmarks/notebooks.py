@@ -11,6 +11,7 @@ iframe, which is what the browser loads).
 from __future__ import annotations
 
 import argparse
+import html as html_lib
 import json
 import re
 import statistics
@@ -45,7 +46,8 @@ def map_sizes(nb: nbformat.NotebookNode) -> list[int]:
         for out in cell.get("outputs", []):
             html = out.get("data", {}).get("text/html", "")
             html = "".join(html) if isinstance(html, list) else html
-            sizes += [len(m.group(1).encode()) for m in SRCDOC.finditer(html)]
+            # srcdoc is HTML-escaped in the notebook; the browser parses the unescaped document.
+            sizes += [len(html_lib.unescape(m.group(1)).encode()) for m in SRCDOC.finditer(html)]
     return sizes
 
 
