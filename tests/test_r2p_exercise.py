@@ -6,16 +6,17 @@ tests/test_exercises.py; here we check that this exercise's hidden tests have te
 
 from __future__ import annotations
 
-import re
-
-import nbclient
 import nbformat
 import pytest
 
-from course import syllabus
+from tests.exercise_mistakes import (
+    assert_caught_by_hidden_tests,
+    grade_id,
+    run_with_mistakes,
+    source_of,
+)
 
-SOURCE = next(e.notebook for e in syllabus.exercises() if e.id == "ex04_r2p")
-SOLUTION = re.compile(r"(### BEGIN SOLUTION\n).*?(\n\s*### END SOLUTION)", re.S)
+SOURCE = source_of("ex04_r2p")
 
 # A mistake a trainee could make in each answer, which passes that task's visible tests.
 MISTAKES = {
@@ -39,47 +40,20 @@ MISTAKES = {
 TASK3_FROM, TASK3_TO = "any(r <= order.index(p)", "any(r < order.index(p)"
 
 
-def grade_id(cell) -> str | None:
-    return cell.metadata.get("nbgrader", {}).get("grade_id")
-
-
-def failing_line(cell) -> int | None:
-    """The line of the cell where it raised, from the traceback (None if it did not raise)."""
-    for out in cell.get("outputs", []):
-        if out.output_type == "error":
-            text = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(out.traceback))
-            lines = re.findall(r"line (\d+)", text)
-            return int(lines[0]) if lines else -1
-    return None
-
-
 @pytest.fixture(scope="module")
 def executed_with_mistakes(tmp_path_factory):
-    nb = nbformat.read(SOURCE, as_version=4)
-    for cell in nb.cells:
-        gid = grade_id(cell)
-        if gid in MISTAKES:
-            body = MISTAKES[gid]
-            cell.source, n = SOLUTION.subn(
-                lambda m, body=body: m.group(1) + body + m.group(2), cell.source)
-            assert n == 1, f"{gid}: no solution block to replace"
-        elif gid == "task3_answer":
+    def model_answer_with_mistake(cell):
+        if grade_id(cell) == "task3_answer":
             assert TASK3_FROM in cell.source, "task 3's model answer changed: update the mistake"
             cell.source = cell.source.replace(TASK3_FROM, TASK3_TO)
-    client = nbclient.NotebookClient(nb, timeout=180, kernel_name="python3", allow_errors=True,
-                                     resources={"metadata": {
-                                         "path": str(tmp_path_factory.mktemp("ex04"))}})
-    client.execute()
-    return {grade_id(c): c for c in nb.cells if grade_id(c)}
+
+    return run_with_mistakes(SOURCE, MISTAKES, tmp_path_factory.mktemp("ex04"),
+                             edit=model_answer_with_mistake)
 
 
 @pytest.mark.parametrize("task", ["task1", "task2", "task3", "task4"])
 def test_hidden_tests_catch_what_visible_tests_miss(executed_with_mistakes, task):
-    cell = executed_with_mistakes[f"{task}_tests"]
-    hidden_from = cell.source.splitlines().index("### BEGIN HIDDEN TESTS") + 1
-    line = failing_line(cell)
-    assert line is not None, f"{task}: the hidden tests let the mistake through"
-    assert line > hidden_from, f"{task}: failed at line {line}, before the hidden tests"
+    assert_caught_by_hidden_tests(executed_with_mistakes, f"{task}_tests")
 
 
 def test_student_version_is_valid_python():

@@ -7,16 +7,15 @@ and that task's test cell must pass its visible part and fail in its hidden part
 
 from __future__ import annotations
 
-import re
-
-import nbclient
-import nbformat
 import pytest
 
-from course import syllabus
+from tests.exercise_mistakes import (
+    assert_caught_by_hidden_tests,
+    run_with_mistakes,
+    source_of,
+)
 
-SOURCE = next(e.notebook for e in syllabus.exercises() if e.id == "ex01_warning_signs")
-SOLUTION = re.compile(r"(### BEGIN SOLUTION\n).*?(\n\s*### END SOLUTION)", re.S)
+SOURCE = source_of("ex01_warning_signs")
 
 MISTAKES = {
     # "below the threshold" read as "at or below" (only for the "below" indicators)
@@ -48,40 +47,11 @@ MISTAKES = {
 }
 
 
-def grade_id(cell) -> str | None:
-    return cell.metadata.get("nbgrader", {}).get("grade_id")
-
-
-def failing_line(cell) -> int | None:
-    """The line of the cell where it raised, from the traceback (None if it did not raise)."""
-    for out in cell.get("outputs", []):
-        if out.output_type == "error":
-            text = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(out.traceback))
-            lines = re.findall(r"line (\d+)", text)
-            return int(lines[0]) if lines else -1
-    return None
-
-
 @pytest.fixture(scope="module")
 def executed_with_mistakes(tmp_path_factory):
-    nb = nbformat.read(SOURCE, as_version=4)
-    for cell in nb.cells:
-        if grade_id(cell) in MISTAKES:
-            body = MISTAKES[grade_id(cell)]
-            cell.source, n = SOLUTION.subn(
-                lambda m, body=body: m.group(1) + body + m.group(2), cell.source)
-            assert n == 1, f"{grade_id(cell)}: no solution block to replace"
-    client = nbclient.NotebookClient(
-        nb, timeout=180, kernel_name="python3", allow_errors=True,
-        resources={"metadata": {"path": str(tmp_path_factory.mktemp("ex01"))}})
-    client.execute()
-    return {grade_id(c): c for c in nb.cells if grade_id(c)}
+    return run_with_mistakes(SOURCE, MISTAKES, tmp_path_factory.mktemp("ex01"))
 
 
 @pytest.mark.parametrize("task", sorted(MISTAKES))
 def test_hidden_tests_catch_what_visible_tests_miss(executed_with_mistakes, task):
-    cell = executed_with_mistakes[f"{task}_tests"]
-    hidden_from = cell.source.splitlines().index("### BEGIN HIDDEN TESTS") + 1
-    line = failing_line(cell)
-    assert line is not None, f"{task}: the hidden tests let the mistake through"
-    assert line > hidden_from, f"{task}: failed at line {line}, before the hidden tests"
+    assert_caught_by_hidden_tests(executed_with_mistakes, f"{task}_tests")
