@@ -9,55 +9,26 @@ opened the locker; see course/evidence/store.py.)"""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import signal
-import subprocess
-import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import COURSE, ROOT
+from tests.conftest import COURSE
+from tests.lab_server import running_lab
 from tests.test_hub_browser import outside_requests, run_all_cells
-from tests.test_lab import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-JUPYTER = str(Path(sys.executable).parent / "jupyter")
-PRIVATE = ["--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-           "--LabApp.extension_manager=readonly"]
-
 
 @pytest.fixture
 def lab(tmp_path):
     """JupyterLab serving a copy of the module (so autosave never touches the repository)."""
     shutil.copy(COURSE / "modules" / "03-documentation.ipynb", tmp_path)
-    port, token = free_port(), "m3-test"
-    proc = subprocess.Popen(
-        [JUPYTER, "lab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={tmp_path}", *PRIVATE,
-         *(["--allow-root"] if os.getuid() == 0 else [])],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=5).close()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError("JupyterLab did not start:\n" + proc.stdout.read()) from None
-            time.sleep(0.5)
-    try:
+    token = "m3-test"
+    with running_lab(tmp_path, token) as url:
         yield url, token
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
 
 
 def wait_for_kernel(url: str, token: str, timeout: float = 120) -> None:

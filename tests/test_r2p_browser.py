@@ -3,21 +3,16 @@ responds to clicks, the offline map renders, and the page calls no outside host.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import signal
-import subprocess
-import sys
 import time
-import urllib.request
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.conftest import COURSE
+from tests.lab_server import running_lab
 from tests.test_hub_browser import PROMPTS_JS, outside_requests
-from tests.test_lab import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -28,33 +23,9 @@ NOTEBOOK = "04-responsibility-to-protect.ipynb"
 def lab(tmp_path):
     """JupyterLab serving a copy of the module (the copy takes autosaves, not the repository)."""
     shutil.copy(COURSE / "modules" / NOTEBOOK, tmp_path / NOTEBOOK)
-    port, token = free_port(), "r2p-test"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
-         "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={tmp_path}",
-         "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=5).close()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                os.killpg(proc.pid, signal.SIGTERM)
-                raise AssertionError("JupyterLab did not start:\n" + proc.stdout.read()) from None
-            time.sleep(0.5)
-    try:
+    token = "r2p-test"
+    with running_lab(tmp_path, token) as base:
         yield f"{base}/lab/tree/{NOTEBOOK}?token={token}"
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:  # a loaded machine: do not leave a server behind
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=30)
 
 
 def start_kernel(page, timeout: float = 120) -> None:
