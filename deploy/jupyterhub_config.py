@@ -29,8 +29,10 @@ c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
 
 roster = hub.load_roster(os.environ.get("UPSTREAM_ROSTER", "/etc/upstream/roster.yml"))
 data_dir = Path(os.environ.get("UPSTREAM_DATA_DIR", "/srv/upstream/hub"))
-exchange = hub.ensure_exchange(Path(os.environ.get("UPSTREAM_EXCHANGE", "/srv/nbgrader/exchange")))
 grader_user = os.environ.get("UPSTREAM_GRADER_USER", f"grader-{roster.course_id}")
+# The course's folders in the exchange are made now, owned by the grader (see ensure_exchange).
+exchange = hub.ensure_exchange(Path(os.environ.get("UPSTREAM_EXCHANGE", "/srv/nbgrader/exchange")),
+                               roster.course_id, grader_user)
 grader_home = Path(os.environ.get("UPSTREAM_GRADER_HOME", f"/home/grader-{roster.course_id}"))
 
 # --- the hub itself -------------------------------------------------------------------------

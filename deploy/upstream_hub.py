@@ -13,6 +13,7 @@ course. The formgrader runs once per course as a hub-managed service (a shared
 from __future__ import annotations
 
 import os
+import pwd
 import re
 import stat
 import sys
@@ -180,13 +181,81 @@ def grading_service(roster: Roster, *, home: Path, port: int, exchange: Path,
     return service
 
 
-def ensure_exchange(path: Path) -> Path:
-    """Create the shared nbgrader exchange directory with the mode nbgrader needs.
+class ExchangeError(RuntimeError):
+    """The exchange directory is not as the hub must have it; the message says what to do."""
+
+
+# The modes nbgrader's `release_assignment` gives a course's folders in the exchange:
+# the course and outbound/ 755 (everyone reads the released assignments), inbound/ 2733 (everyone
+# may add a submission, nobody but the owner may list them; the group of the owner is kept).
+COURSE_FOLDERS = (("", 0o755), ("outbound", 0o755), ("inbound", 0o2733))
+
+
+def _account(owner: str) -> tuple[int, int, str]:
+    if not owner:
+        return os.geteuid(), os.getegid(), "the hub's own account"
+    try:
+        entry = pwd.getpwnam(owner)
+    except KeyError:
+        raise ExchangeError(
+            f"there is no account {owner!r} to own the course's exchange folders: create the "
+            "grader account first (deploy/README.md), or set UPSTREAM_GRADER_USER"
+        ) from None
+    return entry.pw_uid, entry.pw_gid, owner
+
+
+def _owner_name(uid: int) -> str:
+    try:
+        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except KeyError:
+        return f"uid {uid}"
+
+
+def _ensure_course_folder(path: Path, mode: int, uid: int, gid: int, owner: str) -> None:
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        path.mkdir()
+        if (os.geteuid(), os.getegid()) != (uid, gid):
+            os.chown(path, uid, gid)
+        path.chmod(mode)  # after chown, which clears the set-group-id bit
+        return
+    if not stat.S_ISDIR(st.st_mode):
+        what = "a link" if stat.S_ISLNK(st.st_mode) else "not a folder"
+        raise ExchangeError(
+            f"{path} is {what}, made by {_owner_name(st.st_uid)}: someone put it there before "
+            "the hub could create the course's exchange folder. Look at it (ls -la), remove it "
+            f"(sudo rm {path}) and start the hub again; the hub then creates the folder itself"
+        )
+    if st.st_uid != uid:
+        raise ExchangeError(
+            f"{path} belongs to {_owner_name(st.st_uid)}, not to {owner}, who releases and "
+            "collects the course: whoever owns it can block releases (nbgrader: \"You don't own "
+            "the directory\") and remove submissions. A trainee who created it before the first "
+            "release does exactly that. Look at what is in it, then either remove it "
+            f"(sudo rm -r {path}) or give it to the grader (sudo chown -R {uid}:{gid} {path}), "
+            "and start the hub again"
+        )
+    if stat.S_IMODE(st.st_mode) != mode:
+        path.chmod(mode)
+
+
+def ensure_exchange(path: Path, course_id: str = "", owner: str = "") -> Path:
+    """Create the shared nbgrader exchange directory with the mode nbgrader needs, and the
+    course's own folders in it, owned by ``owner`` (the grader account; '' = the hub's own).
 
     Every trainee writes submissions into it under their own account; the sticky bit (as on
-    /tmp) keeps anyone from removing what another account put there.
+    /tmp) keeps anyone from removing what another account put there. The course's folders are
+    made here, at set-up, so no trainee can make them first (nbgrader would then refuse to
+    release: the instructor must own them); one owned by anyone else stops the hub with what
+    to do (ExchangeError).
     """
     path.mkdir(parents=True, exist_ok=True)
     if stat.S_IMODE(path.stat().st_mode) != EXCHANGE_MODE:
         path.chmod(EXCHANGE_MODE)
+    if course_id:
+        uid, gid, who = _account(owner)
+        for name, mode in COURSE_FOLDERS:
+            folder = path / course_id / name if name else path / course_id
+            _ensure_course_folder(folder, mode, uid, gid, who)
     return path

@@ -40,12 +40,8 @@ def _collect(args) -> int:
     from . import collect
 
     rep = collect.collect(args.course_dir, args.assignment, args.source)
-    print(f"collected {len(rep.collected)} submission(s) from a {rep.source_kind}")
-    for student, files in sorted(rep.collected.items()):
-        print(f"  {student}: {', '.join(files)}")
-    for s in rep.skipped:
-        print(f"  skipped {s}", file=sys.stderr)
-    return 0
+    print("\n".join(collect.report_lines(rep, Path(args.course_dir).resolve() / "submitted")))
+    return 0 if rep.collected else 1  # 1: nothing usable was collected
 
 
 def _autograde(args) -> int:

@@ -7,13 +7,12 @@ import importlib.util
 import json
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from grading import collect, course_root, feedback, integrity, release, sandbox
+from grading import course_root, feedback, integrity, release, sandbox
 
 HERE = Path(__file__).parent
 _spec = importlib.util.spec_from_file_location("grading_fixture",
@@ -192,88 +191,6 @@ def test_leak_check_sees_through_syntax_highlighting():
             " 3.5) == [9, 4], &#39;hidden-check-7f3a flagged&#39;</div>")
     assert feedback.leaked_lines(page, hidden)
     assert feedback.leaked_lines("<p>all good</p>", hidden) == []
-
-
-# ---- collect ------------------------------------------------------------------------------------
-
-@pytest.fixture
-def course(tmp_path):
-    return course_root.init(tmp_path / "course", source=fx.write_source(tmp_path / "src"))
-
-
-def _nb_text():
-    return fx.dumps(fx.answered(_release_nb(), fx.GOOD))
-
-
-def test_collect_from_a_folder_of_student_folders(course, tmp_path):
-    src = tmp_path / "dl"
-    (src / "amina" / fx.ASSIGNMENT).mkdir(parents=True)
-    (src / "amina" / fx.ASSIGNMENT / fx.NOTEBOOK).write_text(_nb_text())
-    (src / "bo").mkdir()
-    (src / "bo" / fx.NOTEBOOK).write_text(_nb_text())
-    (src / "empty-one").mkdir()
-    rep = collect.collect(course, fx.ASSIGNMENT, src)
-    assert rep.source_kind == "folder"
-    assert sorted(rep.collected) == ["amina", "bo"]
-    for s in ("amina", "bo"):
-        assert (course / "submitted" / s / fx.ASSIGNMENT / fx.NOTEBOOK).is_file()
-        assert (course / "submitted" / s / fx.ASSIGNMENT / "timestamp.txt").is_file()
-    assert any("empty-one" in s and "no notebook" in s for s in rep.skipped)
-
-
-def test_collect_from_an_nbgrader_exchange_takes_the_latest(course, tmp_path):
-    inbound = tmp_path / "exchange" / "upstream" / "inbound"
-    for stamp, body in (("2024-01-01 10:00:00.000000 UTC", "old"),
-                        ("2024-01-02 10:00:00.000000 UTC", "new")):
-        d = inbound / f"amina+{fx.ASSIGNMENT}+{stamp}+abc"
-        d.mkdir(parents=True)
-        (d / fx.NOTEBOOK).write_text(body)
-        (d / "timestamp.txt").write_text(stamp)
-    (inbound / "bo+other_assignment+2024-01-01 10:00:00 UTC").mkdir()
-    rep = collect.collect(course, fx.ASSIGNMENT, tmp_path / "exchange")
-    assert rep.source_kind == "exchange" and list(rep.collected) == ["amina"]
-    dest = course / "submitted" / "amina" / fx.ASSIGNMENT
-    assert (dest / fx.NOTEBOOK).read_text() == "new"
-    assert (dest / "timestamp.txt").read_text().startswith("2024-01-02")
-
-
-def test_collect_from_a_canvas_zip(course, tmp_path):
-    z = tmp_path / "submissions.zip"
-    with zipfile.ZipFile(z, "w") as zf:
-        zf.writestr(f"aminak_12345_67890_{fx.ASSIGNMENT}.ipynb", _nb_text())
-        zf.writestr(f"bobo_late_222_333_{fx.ASSIGNMENT}-1.ipynb", _nb_text())
-        zf.writestr("README", "not a submission")
-    rep = collect.collect(course, fx.ASSIGNMENT, z)
-    assert rep.source_kind == "zip"
-    assert sorted(rep.collected) == ["aminak", "bobo"]
-    assert (course / "submitted" / "bobo" / fx.ASSIGNMENT / fx.NOTEBOOK).is_file()
-    assert any("README" in s for s in rep.skipped)
-
-
-def test_collect_refuses_a_zip_that_escapes(course, tmp_path):
-    z = tmp_path / "evil.zip"
-    with zipfile.ZipFile(z, "w") as zf:
-        zf.writestr("../../escaped.ipynb", "{}")
-    with pytest.raises(course_root.CourseError, match="points outside the folder"):
-        collect.collect(course, fx.ASSIGNMENT, z)
-    assert not (tmp_path / "escaped.ipynb").exists()
-
-
-def test_collect_rejects_a_plain_file_and_a_missing_path(course, tmp_path):
-    (tmp_path / "x.txt").write_text("hi")
-    with pytest.raises(course_root.CourseError, match="not a zip"):
-        collect.collect(course, fx.ASSIGNMENT, tmp_path / "x.txt")
-    with pytest.raises(course_root.CourseError, match="does not exist"):
-        collect.collect(course, fx.ASSIGNMENT, tmp_path / "nope")
-    with pytest.raises(course_root.CourseError, match="no assignment 'ex99'"):
-        collect.collect(course, "ex99", tmp_path)
-
-
-@pytest.mark.parametrize("raw, expected", [
-    ("amina", "amina"), ("Jane Doe", "Jane-Doe"), ("a.b@uni.edu", "a.b@uni.edu"),
-    ("../etc", "etc"), ("..", None), ("", None)])
-def test_student_ids_are_made_safe(raw, expected):
-    assert collect.student_id(raw) == expected
 
 
 # ---- sandbox helpers ----------------------------------------------------------------------------
