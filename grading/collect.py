@@ -561,7 +561,7 @@ def _place(staged: Path, course: _Course, student: str) -> None:
                                           "real folders of the course root)")
         p.mkdir(exist_ok=True)
     dest = parent / course.assignment
-    old = staged.with_name(staged.name + ".old")
+    old = staged.with_name(staged.name + "+old")  # '+' is in no student id: no clash
     if dest.is_symlink() or dest.exists():
         os.rename(dest, old)
     os.rename(staged, dest)
@@ -725,6 +725,10 @@ def _take_download(root_fd: int, src: _Source, course: _Course, work: Path, rep:
         if saved in rules.skip_top:
             got.dropped.append(f"{name} ({rules.skip_top[saved]})")
             continue
+        if any(fnmatch.fnmatch(saved, g) for g in rules.ignore) or not any(
+                fnmatch.fnmatch(saved, g) for g in rules.include):
+            got.dropped.append(f"{name} (ignored by nbgrader: CourseDirectory.ignore/include)")
+            continue
         taken = len(got.files)
         _copy_file(name, name, st, root_fd, staged, rules, got)
         if len(got.files) > taken and saved != name:
@@ -795,8 +799,8 @@ def collect(course_dir, assignment: str, src, *, accounts: dict | None = None,
     """Collect ``assignment`` from ``src`` (exchange, folder or zip) into the course root.
 
     ``accounts`` maps student ids to unix accounts (names or uids), on top of the course's
-    ``c.UpstreamCollect.accounts``; ``owner_of(path, stat)`` replaces the file owner read from
-    disk (a hook for tests that run as one user)."""
+    ``c.UpstreamCollect.accounts``; ``owner_of(stat)`` gives the owner uid to use in place of
+    ``stat.st_uid`` (a hook for tests that run as one user)."""
     course = _course(course_dir, assignment, accounts, owner_of)
     src = Path(src).expanduser()
     if not src.exists() and not src.is_symlink():
