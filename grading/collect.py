@@ -242,23 +242,10 @@ def _copy_dir(dir_fd: int, rel: str, dest: Path, rules: _Rules, got: _Taken, dep
             got.dropped.append(f"{shown} ({rules.skip_top[name]})")
         elif any(fnmatch.fnmatch(name, g) for g in rules.ignore):
             got.dropped.append(f"{shown} (ignored by nbgrader: CourseDirectory.ignore)")
+        elif is_dir and depth >= MAX_DEPTH:
+            got.dropped.append(f"{shown} (folders nested more than {MAX_DEPTH} deep)")
         elif is_dir:
-            if depth >= MAX_DEPTH:
-                got.dropped.append(f"{shown} (folders nested more than {MAX_DEPTH} deep)")
-                continue
-            try:
-                fd = os.open(name, _DIR, dir_fd=dir_fd)
-            except OSError:
-                got.dropped.append(f"{shown} (changed while it was collected)")
-                continue
-            try:
-                if (os.fstat(fd).st_ino, os.fstat(fd).st_dev) != (st.st_ino, st.st_dev):
-                    got.dropped.append(f"{shown} (changed while it was collected)")
-                    continue
-                (dest / name).mkdir(exist_ok=True)
-                _copy_dir(fd, path + "/", dest / name, rules, got, depth + 1)
-            finally:
-                os.close(fd)
+            take_folder(dir_fd, name, dest / name, rules, got, shown=path, depth=depth + 1)
         elif not stat.S_ISREG(st.st_mode):
             what = _KINDS.get(stat.S_IFMT(st.st_mode), "not a regular file")
             got.dropped.append(f"{path} ({what})")
@@ -269,7 +256,7 @@ def _copy_dir(dir_fd: int, rel: str, dest: Path, rules: _Rules, got: _Taken, dep
 
 
 def take_folder(parent_fd: int, name: str, dest: Path, rules: _Rules, got: _Taken,
-                shown: str = "") -> bool:
+                shown: str = "", depth: int = 0) -> bool:
     """Copy the real folder ``name`` (in the folder open as ``parent_fd``) into ``dest``; paths
     in ``got`` are relative to it. False, with the reason recorded under ``shown``, when
     ``name`` is a link or not a folder."""
@@ -297,7 +284,7 @@ def take_folder(parent_fd: int, name: str, dest: Path, rules: _Rules, got: _Take
             return False
         got.owners.setdefault(rules.owner_of(fst), shown)
         dest.mkdir(parents=True, exist_ok=True)
-        _copy_dir(fd, "", dest, rules, got, 0)
+        _copy_dir(fd, shown + "/" if depth else "", dest, rules, got, depth)
     finally:
         os.close(fd)
     return True

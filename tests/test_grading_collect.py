@@ -388,6 +388,9 @@ def _hostile_download(course: Path, tmp_path: Path) -> Path:
     os.link(tmp_path / "outside.txt", dl / "erin" / "notes.txt")
     (dl / f"frank_7_8_{A}.ipynb").symlink_to("/etc/shadow")     # a flat Canvas-style file
     fx.save_raw(_nb("gina"), dl / "gina")                       # honest
+    (dl / "gina" / "data" / "raw").mkdir(parents=True)
+    (dl / "gina" / "data" / "raw" / "counts.csv").write_text("1,2\n")
+    (dl / "gina" / "data" / "raw" / "keys").symlink_to(Path.home())
     return dl
 
 
@@ -408,11 +411,12 @@ def test_links_are_dropped_and_reported_never_followed(course, tmp_path, capsys)
         "named pipe)",
         f"  frank_7: nothing collected: no notebook in the submission; links dropped: "
         f"frank_7_8_{A}.ipynb -> /etc/shadow",
-        f"  gina: collected ({NB})"]
+        f"  gina: collected ({NB} and 1 other file(s)); links dropped: data/raw/keys -> "
+        f"{Path.home()}"]
     taken = _all_files(course / "submitted")
     assert sorted(p.relative_to(course / "submitted").as_posix() for p in taken) == [
         f"Bob-Jones_333/{A}/{NB}", f"Bob-Jones_333/{A}/timestamp.txt", f"erin/{A}/{NB}",
-        f"gina/{A}/{NB}"]
+        f"gina/{A}/data/raw/counts.csv", f"gina/{A}/{NB}"]
     assert all(not p.is_symlink() for p in taken)
     assert "Answer of gina." in (_submitted(course, "gina") / NB).read_text()
 
