@@ -7,7 +7,7 @@ UV_VERSION := 0.13.8
 # nbgrader's gradebook runs `alembic` from PATH: the environment's tools come first for every recipe.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install lab test lint lock clean
+.PHONY: install lab workspace test lint lock clean notebooks-check notebooks-format release-notebooks trainee-branch
 
 install: $(STAMP)
 
@@ -25,19 +25,47 @@ PRIVATE_LAB := --LabApp.news_url=None \
 	--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \
 	--LabApp.extension_manager=readonly
 
+# The trainee's copy of the course (git-ignored): autosave and the trainee's work never touch a
+# tracked file, and a course update keeps every notebook the trainee changed.
+WORKSPACE ?= workspace
+# The trainee's JupyterLab: no nbgrader authoring or formgrader, no news, no update check.
+TRAINEE_CONFIG := JUPYTER_CONFIG_PATH=$(CURDIR)/deploy/jupyter/trainee:$(CURDIR)/deploy/jupyter/common
+
 ## Open the course in JupyterLab, at the orientation module.
-lab: install
-	$(BIN)/jupyter lab --ServerApp.root_dir=course $(PRIVATE_LAB) $(LAB_ARGS) \
-		$(if $(filter 0,$(shell id -u)),--allow-root,) course/modules/00-orientation.ipynb
+lab: workspace
+	$(TRAINEE_CONFIG) $(BIN)/jupyter lab --ServerApp.root_dir=$(WORKSPACE) $(PRIVATE_LAB) \
+		--LabApp.default_url=/lab/tree/modules/00-orientation.ipynb $(LAB_ARGS) \
+		$(if $(filter 0,$(shell id -u)),--allow-root,)
+
+## Copy (or update) the trainee's material into $(WORKSPACE)/, keeping the trainee's edits.
+workspace: install
+	$(BIN)/python -m course workspace $(WORKSPACE)
 
 ## Run the whole test suite (unit tests, every notebook, nbgrader, browser and hub tests).
 test: install
 	if [ -f deploy/package-lock.json ]; then npm ci --prefix deploy --no-audit --no-fund --loglevel=error; fi
 	$(BIN)/ruff check .
+	$(BIN)/python -m tools.notebooks lint
 	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=15 $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/python -m tools.notebooks lint
+	$(BIN)/python -m tools.notebooks check
+
+## Notebook sources (MyST Markdown): check or rewrite their canonical form.
+notebooks-check: install
+	$(BIN)/python -m tools.notebooks check
+notebooks-format: install
+	$(BIN)/python -m tools.notebooks format
+
+## Regenerate the committed student versions (course/exercises/release/) after editing a source.
+release-notebooks: install
+	$(BIN)/python -m tools.notebooks release
+
+## Commit the trainee distribution as the `trainee` branch (then: git push origin trainee).
+trainee-branch: install
+	$(BIN)/python -m tools.trainee_branch
 
 ## Re-resolve the lock after editing pyproject.toml.
 lock:

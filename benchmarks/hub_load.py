@@ -29,20 +29,21 @@ import uuid
 from pathlib import Path
 
 import aiohttp
-import nbformat
 import psutil
 from yarl import URL
+
+from course import notebook_files
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "deploy"))
 from localhub import LocalHub  # noqa: E402
 
-MODULE = ROOT / "course" / "modules" / "01-warning-signs.ipynb"
+MODULE = ROOT / "course" / "modules" / "01-warning-signs.md"
 OUTPUT_TYPES = {"stream", "display_data", "execute_result", "error"}
 
 
 def code_cells(path: Path) -> list[str]:
-    nb = nbformat.read(path, as_version=4)
+    nb = notebook_files.read(path)
     return [c.source for c in nb.cells if c.cell_type == "code" and c.source.strip()]
 
 

@@ -1,8 +1,10 @@
 """nbgitpuller links: one URL that puts the course into a trainee's home on a JupyterHub.
 
 Opening the link logs the trainee in (if needed), starts their server, clones (or updates) the
-course repository into their home with nbgitpuller, and opens a notebook in JupyterLab — by
-default the orientation module. nbgitpuller merges updates without overwriting a trainee's edits,
+course repository's ``trainee`` branch into their home with nbgitpuller, and opens a notebook in
+JupyterLab — by default the orientation module. The ``trainee`` branch holds only the trainee's
+material (``make trainee-branch`` builds it from main; see course.workspace): never the exercise
+sources with their solutions and hidden tests, which stay on main. nbgitpuller merges updates without overwriting a trainee's edits,
 so the same link can be shared again after the course changes.
 """
 
@@ -13,8 +15,9 @@ import subprocess
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote, urlencode, urlsplit
 
-ORIENTATION = "course/modules/00-orientation.ipynb"
-DEFAULT_BRANCH = "main"
+ORIENTATION = "modules/00-orientation.ipynb"
+# The branch `make trainee-branch` builds: the trainee's material only, no exercise sources.
+DEFAULT_BRANCH = "trainee"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 REPO_SCHEMES = ("https", "http", "file")

@@ -17,8 +17,18 @@ STAGES = {"prevent", "react", "rebuild", "all"}
 class Exercise:
     id: str
     title: str
-    notebook: Path
+    notebook: Path  # the instructors' source (MyST Markdown, with solutions): never a trainee's
     minutes: int
+
+    @property
+    def release_folder(self) -> Path:
+        """The generated student version that trainees get (nbgrader's release)."""
+        return COURSE_DIR / "exercises" / "release" / self.id
+
+    @property
+    def trainee_path(self) -> str:
+        """Where a trainee finds the exercise in their workspace."""
+        return f"exercises/{self.id}/{self.id}.ipynb"
 
 
 @dataclass(frozen=True)
@@ -29,6 +39,11 @@ class Module:
     minutes: int
     stage: str
     exercises: tuple[Exercise, ...] = field(default_factory=tuple)
+
+    @property
+    def trainee_path(self) -> str:
+        """Where a trainee finds the module in their workspace (generated from its source)."""
+        return f"modules/{self.notebook.stem}.ipynb"
 
 
 class SyllabusError(ValueError):
@@ -85,8 +100,8 @@ def as_table():
     rows = []
     for m in modules():
         rows.append({"id": m.id, "kind": "module", "title": m.title, "minutes": m.minutes,
-                     "stage": m.stage, "file": str(m.notebook.relative_to(COURSE_DIR))})
+                     "stage": m.stage, "file": m.trainee_path})
         rows += [{"id": e.id, "kind": "exercise", "title": e.title, "minutes": e.minutes,
-                  "stage": m.stage, "file": str(e.notebook.relative_to(COURSE_DIR))}
+                  "stage": m.stage, "file": e.trainee_path}
                  for e in m.exercises]
     return pd.DataFrame(rows)

@@ -67,7 +67,7 @@ def init(course_dir: str | Path, *, course_id: str = "upstream", db_url: str | N
     src = Path(source).resolve() if source else REPO_SOURCE
     assignments = sorted(p.name for p in src.iterdir() if p.is_dir()) if src.is_dir() else []
     if not assignments:
-        raise CourseError(f"no exercises found in {src} (expected <assignment>/<assignment>.ipynb)")
+        raise CourseError(f"no exercises found in {src} (expected <assignment>/<assignment>.md)")
     if (root / "nbgrader_config.py").exists():
         raise CourseError(f"{root} already has an nbgrader_config.py; use it as it is, or choose "
                           "an empty folder")
@@ -78,9 +78,25 @@ def init(course_dir: str | Path, *, course_id: str = "upstream", db_url: str | N
     (root / "nbgrader_config.py").write_text(
         CONFIG_TEMPLATE.format(course_id=course_id, root=str(root), db_url=db_url))
     for name in assignments:
-        shutil.copytree(src / name, root / "source" / name, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+        copy_source(src / name, root / "source" / name)
     return root
+
+
+def copy_source(folder: Path, target: Path) -> None:
+    """One exercise's source folder into the course root, its MyST notebook made an .ipynb.
+
+    The exercise is authored as ``<assignment>.md`` (MyST Markdown, see course.notebook_files);
+    nbgrader works on ``<assignment>.ipynb``, generated here with the course's cell ids.
+    """
+    from course import notebook_files
+
+    shutil.copytree(folder, target, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__",
+                                                  f"{folder.name}.md"))
+    text_source = folder / f"{folder.name}.md"
+    if text_source.is_file():
+        notebook_files.write_ipynb(notebook_files.read(text_source),
+                                   target / f"{folder.name}.ipynb")
 
 
 def load_config(course_dir: str | Path) -> Config:

@@ -37,16 +37,24 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=30)
 
 
+ROOT = Path(__file__).resolve().parents[1]
+# The trainee's Jupyter config directories, as `make lab` and the hub give them.
+TRAINEE_CONFIG_PATH = os.pathsep.join(str(ROOT / "deploy" / "jupyter" / d)
+                                      for d in ("trainee", "common"))
+
+
 @contextmanager
 def running_lab(root_dir: Path, token: str, start_timeout: float = 120) -> Iterator[str]:
-    """JupyterLab serving ``root_dir`` on a free loopback port; yields its base URL."""
+    """A trainee's JupyterLab serving ``root_dir`` on a free loopback port; yields its base URL."""
     port = free_port()
+    env = {**os.environ, "JUPYTER_CONFIG_PATH": TRAINEE_CONFIG_PATH}
     proc = subprocess.Popen(
         [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
          f"--ServerApp.port={port}", f"--IdentityProvider.token={token}",
          f"--ServerApp.root_dir={root_dir}", *PRIVATE_LAB_ARGS,
          *(["--allow-root"] if os.getuid() == 0 else [])],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        env=env)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + start_timeout

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-import nbformat
+from course import notebook_files
 
 HEADER_PARTS = {
     "a title line starting with '# '": re.compile(r"^# \S", re.M),
@@ -18,8 +18,9 @@ IMPORTS_COURSE = re.compile(r"^\s*(import course\b|from course\b)", re.M)
 SELF_CHECK = re.compile(r"self_check\(\s*['\"](\w+)['\"]\s*,\s*['\"]([\w-]+)['\"]\s*\)")
 
 
-def read(path) -> nbformat.NotebookNode:
-    return nbformat.read(path, as_version=4)
+def read(path):
+    """A course notebook from its MyST source, as the trainee or nbgrader gets it."""
+    return notebook_files.read(path)
 
 
 def header_problems(nb, minutes: int) -> list[str]:

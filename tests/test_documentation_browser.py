@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import time
 import urllib.request
 
 import pytest
 
-from tests.conftest import COURSE
+from course import workspace
 from tests.lab_server import running_lab
 from tests.test_hub_browser import outside_requests, run_all_cells
 
@@ -24,8 +23,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 @pytest.fixture
 def lab(tmp_path):
-    """JupyterLab serving a copy of the module (so autosave never touches the repository)."""
-    shutil.copy(COURSE / "modules" / "03-documentation.ipynb", tmp_path)
+    """A trainee's JupyterLab on a fresh workspace (so autosave never touches the repository)."""
+    workspace.seed(tmp_path)
     token = "m3-test"
     with running_lab(tmp_path, token) as url:
         yield url, token
@@ -53,7 +52,7 @@ def test_trainee_uploads_verifies_and_sees_tampering_in_jupyterlab(lab, browser,
     page.on("websocket", lambda ws: urls.append(ws.url))
     page.set_default_timeout(120_000)
     try:
-        page.goto(f"{url}/lab/tree/03-documentation.ipynb?token={token}")
+        page.goto(f"{url}/lab/tree/modules/03-documentation.ipynb?token={token}")
         page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for()
         wait_for_kernel(url, token)
         page.locator(".jp-StatusBar-TextItem", has_text="| Idle").first.wait_for()

@@ -40,7 +40,7 @@ def test_the_syllabus_lists_exercises():
 
 @pytest.mark.parametrize("assignment, notebook", EXERCISES, ids=[e[0] for e in EXERCISES])
 def test_exercise_meets_the_release_contract(assignment, notebook, tmp_path):
-    expected = COURSE / "exercises" / "source" / assignment / f"{assignment}.ipynb"
+    expected = COURSE / "exercises" / "source" / assignment / f"{assignment}.md"
     assert notebook.resolve() == expected, (
         f"{assignment}: the syllabus points at {notebook}; nbgrader needs the source at "
         f"{expected.relative_to(COURSE.parent)} (folder and notebook named after the assignment)")

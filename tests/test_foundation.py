@@ -10,7 +10,7 @@ import re
 import nbformat
 import pytest
 
-from course import notebooks, syllabus
+from course import notebook_files, syllabus
 from grading import authoring as a
 from tests.conftest import ROOT
 
@@ -37,8 +37,10 @@ def test_clean_removes_outputs_and_noise():
     nb.cells[0].execution_count = 3
     nb.cells[0].metadata["collapsed"] = True
     nb.metadata["widgets"] = {"state": {}}
-    assert len(notebooks.problems(nb)) == 3
-    assert notebooks.problems(notebooks.clean(nb)) == []
+    clean = notebook_files.normalise(nb)
+    assert clean.cells[0].outputs == [] and clean.cells[0].execution_count is None
+    assert clean.cells[0].metadata == {} and "widgets" not in clean.metadata
+    assert clean.cells[0].id == "code-00"
 
 
 def test_authoring_builds_valid_nbgrader_cells(tmp_path):
@@ -56,7 +58,21 @@ def test_authoring_builds_valid_nbgrader_cells(tmp_path):
     assert meta[2]["grade"] and meta[2]["points"] == 2 and meta[2]["locked"]
     assert meta[3]["grade"] and meta[3]["solution"] and meta[3]["points"] == 3
     path = a.write(nb, tmp_path / "ex" / "ex.ipynb")
-    assert notebooks.problems(nbformat.read(path, as_version=4)) == []
+    # nbgrader's metadata survive the round trip through the MyST text the course is authored in
+    text = notebook_files.source_text(nbformat.read(path, as_version=4))
+    back = notebook_files.reads(text)
+    assert [c.metadata for c in back.cells] == [c.metadata for c in nb.cells]
+    assert [c.source for c in back.cells] == [c.source for c in nb.cells]
+    assert [c.id for c in back.cells] == ["intro", "f", "f_tests", "essay"]
+    assert notebook_files.source_text(back) == text
+
+
+def test_myst_round_trip_catches_lost_metadata():
+    """The round-trip check fails when metadata do not survive (a broken writer)."""
+    nb = a.notebook([a.tests("assert 1\n### BEGIN HIDDEN TESTS\nassert 2\n### END HIDDEN TESTS",
+                             grade_id="t", points=1)])
+    text = notebook_files.source_text(nb).replace("points: 1", "points: 2")
+    assert notebook_files.reads(text).cells[0].metadata["nbgrader"]["points"] == 2
 
 
 @pytest.mark.parametrize("build, message", [

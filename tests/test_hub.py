@@ -8,7 +8,6 @@ import json
 import os
 import pwd
 import re
-import shutil
 import stat
 import subprocess
 import sys
@@ -19,10 +18,11 @@ import pytest
 import requests
 
 import course
+from grading import course_root
 
 ROOT = Path(course.__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
-MODULE_1 = "course/modules/01-warning-signs.ipynb"
+MODULE_1 = "modules/01-warning-signs.ipynb"  # in the trainee distribution
 
 
 def deploy_module(name: str):
@@ -43,19 +43,21 @@ pytestmark = [pytest.mark.hub, pytest.mark.xdist_group(name="hub")]
 
 def course_repo(tmp_path: Path) -> tuple[str, str]:
     """A local bare git repository holding the committed course (HEAD of this checkout, as
-    branch 'main'), and that branch. Uncommitted files are not in it, as in CI's fresh clone."""
+    branch 'main') and the trainee branch built from it by the documented command, and that
+    branch's name: trainees pull the trainee distribution, never main."""
     dest = tmp_path / "upstream.git"
     git = ["git", "-c", "init.defaultBranch=main"]
     subprocess.run([*git, "init", "--quiet", "--bare", str(dest)], check=True)
     # fetch from inside the copy: nothing is written to the checkout others work in
     subprocess.run([*git, "-C", str(dest), "fetch", "--quiet", "--no-tags", str(ROOT),
                     "HEAD:refs/heads/main"], check=True, timeout=120)
-    present = subprocess.run(["git", "-C", str(dest), "cat-file", "-e", f"main:{MODULE_1}"],
+    subprocess.run([sys.executable, "-m", "tools.trainee_branch", "--repo", str(dest)],
+                   cwd=ROOT, check=True, timeout=300, capture_output=True)
+    present = subprocess.run(["git", "-C", str(dest), "cat-file", "-e", f"trainee:{MODULE_1}"],
                              capture_output=True)
     if present.returncode != 0:
-        pytest.fail(f"{MODULE_1} is not committed (HEAD of {ROOT}): the end-to-end test runs "
-                    "Module 1 as trainees receive it, from git")
-    return dest.as_uri(), "main"
+        pytest.fail(f"{MODULE_1} is not in the trainee branch built from {ROOT}")
+    return dest.as_uri(), "trainee"
 
 
 EXERCISE = "ex01_warning_signs"
@@ -65,8 +67,8 @@ EXERCISE = "ex01_warning_signs"
 def hub(tmp_path_factory):
     running = LocalHub(tmp_path_factory.mktemp("hub"), instructors=["ina"], trainees=["tom", "tia"])
     # the grading course directory, as deploy/README.md sets it up: the exercise sources
-    shutil.copytree(ROOT / "course" / "exercises" / "source" / EXERCISE,
-                    running.grader_home / running.course_id / "source" / EXERCISE)
+    course_root.copy_source(ROOT / "course" / "exercises" / "source" / EXERCISE,
+                            running.grader_home / running.course_id / "source" / EXERCISE)
     with running:
         running.start_server("tom", "tia")
         yield running

@@ -21,7 +21,7 @@ from tests.test_hub import LocalHub, course_repo
 pytestmark = [pytest.mark.hub, pytest.mark.browser, pytest.mark.slow,
               pytest.mark.xdist_group(name="hub")]
 
-MODULE_1 = "course/modules/01-warning-signs.ipynb"
+MODULE_1 = "modules/01-warning-signs.ipynb"  # in the trainee distribution
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 INERT_SCHEMES = {"data", "blob", "about"}  # never leave the browser
 
@@ -167,7 +167,7 @@ def check_module_in_browser(browser, hub: LocalHub, link: str, module: str,
 
         target = urlsplit(link)
         page.goto(link)  # spawns tom's server, clones the course, opens the orientation module
-        page.wait_for_url("**/lab/tree/upstream/course/modules/00-orientation.ipynb",
+        page.wait_for_url("**/lab/tree/upstream/modules/00-orientation.ipynb",
                           timeout=180_000)
         page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for()
 

@@ -26,9 +26,9 @@ def test_link_opens_the_orientation_module_through_nbgitpuller():
     assert url.startswith(f"{HUB}/hub/user-redirect/git-pull?")
     assert query(url) == {
         "repo": REPO,
-        "branch": "main",
+        "branch": "trainee",
         "targetPath": "upstream",
-        "urlpath": "lab/tree/upstream/course/modules/00-orientation.ipynb",
+        "urlpath": "lab/tree/upstream/modules/00-orientation.ipynb",
     }
 
 
@@ -98,7 +98,7 @@ def test_default_repo_is_the_origin_remote(tmp_path):
 
 
 def test_command_line_prints_the_link(capsys):
-    assert main(["link", "--hub", HUB, "--repo", REPO, "--branch", "main"]) == 0
+    assert main(["link", "--hub", HUB, "--repo", REPO, "--branch", "trainee"]) == 0
     assert capsys.readouterr().out.strip() == link.nbgitpuller_link(HUB, REPO)
 
 

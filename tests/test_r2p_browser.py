@@ -4,25 +4,24 @@ responds to clicks, the offline map renders, and the page calls no outside host.
 from __future__ import annotations
 
 import re
-import shutil
 import time
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.conftest import COURSE
+from course import workspace
 from tests.lab_server import running_lab
 from tests.test_hub_browser import PROMPTS_JS, outside_requests
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-NOTEBOOK = "04-responsibility-to-protect.ipynb"
+NOTEBOOK = "modules/04-responsibility-to-protect.ipynb"
 
 
 @pytest.fixture()
 def lab(tmp_path):
-    """JupyterLab serving a copy of the module (the copy takes autosaves, not the repository)."""
-    shutil.copy(COURSE / "modules" / NOTEBOOK, tmp_path / NOTEBOOK)
+    """A trainee's JupyterLab on a fresh workspace (it takes autosaves, not the repository)."""
+    workspace.seed(tmp_path)
     token = "r2p-test"
     with running_lab(tmp_path, token) as base:
         yield f"{base}/lab/tree/{NOTEBOOK}?token={token}"

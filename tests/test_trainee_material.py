@@ -1,0 +1,322 @@
+"""Trainees get the course, never the answer keys: every channel a trainee receives is checked.
+
+The channels: the workspace `make lab` serves (walked through JupyterLab's contents API), the
+`trainee` branch nbgitpuller pulls, the hub image's build context (as its .dockerignore leaves
+it), and the built wheel and sdist. Each is searched for the text of every solution and hidden
+test of every exercise source (the lines the release must not hold, as `grading release` finds
+them), nbgrader's markers, and the instructors' answer keys.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import subprocess
+import sys
+import tarfile
+import urllib.request
+import zipfile
+from functools import cache
+from pathlib import Path
+
+import nbclient
+import nbformat
+import pytest
+
+from course import notebook_files, syllabus, workspace
+from grading import release
+from tests.conftest import ROOT
+from tests.lab_server import running_lab
+
+MARKERS = (*release.SOLUTION, *release.HIDDEN)
+
+
+LONG_LINE = 40  # a solution or hidden-test line this long is distinctive on its own
+WINDOW = 3      # shorter lines count when this many follow each other as in the source
+
+
+@cache
+def secret_lines(kind: str = "") -> tuple[str, ...]:
+    """The solution (kind 'solution') or hidden-test ('hidden test') lines, or both (''), of
+    every exercise source that its release omits."""
+    found = set()
+    for exercise in syllabus.exercises():
+        for what, lines in release.secret_lines(notebook_files.read(exercise.notebook)).items():
+            if kind in ("", what):
+                found |= set(lines)
+    return tuple(sorted(found))
+
+
+@cache
+def secret_fingerprints(kind: str = "") -> tuple[str, ...]:
+    """Distinctive pieces of the secret text: long lines, and runs of WINDOW consecutive lines
+    of a solution or hidden block (generic code such as ``rows = []`` alone proves nothing)."""
+    secret = set(secret_lines(kind))
+    prints = {line for line in secret if len(line) >= LONG_LINE}
+    for exercise in syllabus.exercises():
+        for cell in notebook_files.read(exercise.notebook).cells:
+            lines = [x.strip() for x in cell.source.splitlines() if x.strip()]
+            for i in range(len(lines) - WINDOW + 1):
+                window = lines[i:i + WINDOW]
+                if all(x in secret for x in window):
+                    prints.add("\n".join(window))
+    return tuple(sorted(prints))
+
+
+def test_the_sources_hold_many_secret_pieces():
+    assert len(secret_fingerprints("solution")) > 30
+    assert len(secret_fingerprints("hidden test")) > 30
+
+
+def leaks(text: str, *, markers: bool = True, kind: str = "") -> list[str]:
+    """The secret pieces (and, with markers, nbgrader's markers) found in ``text``."""
+    flat = "\n".join(x.strip() for x in text.replace("\\n", "\n").splitlines() if x.strip())
+    found = [piece for piece in secret_fingerprints(kind) if piece in flat]
+    if markers:
+        found += [m for m in MARKERS if m in text]
+    return found
+
+
+def package_leaks(name: str, text: str) -> list[str]:
+    """Leaks in a file of the package or image. The package's Python code is the course's
+    published toolkit (Module 1 draws its charts with ``course.warning_signs.factor_counts``; an
+    analyst task asks trainees to rebuild such a function): it may resemble a model solution,
+    but must hold no hidden test. Every other file (notebooks, text, data) holds neither."""
+    kind = "hidden test" if name.endswith(".py") else ""
+    return leaks(text, markers=False, kind=kind)
+
+
+def is_source_path(path: str) -> bool:
+    return "exercises/source" in path or path.startswith(("tools/", "tests/", ".git/"))
+
+
+# ---- the material itself -------------------------------------------------------------------
+
+
+def test_the_check_finds_a_solution_line():
+    """The scan is not vacuous: a source's own text is flagged."""
+    source = syllabus.exercises()[0].notebook.read_text(encoding="utf-8")
+    assert leaks(source)
+
+
+def test_committed_student_versions_equal_a_fresh_release(tmp_path):
+    from tools import notebooks
+
+    notebooks.release(tmp_path / "release")
+    fresh = {p.relative_to(tmp_path / "release").as_posix(): p.read_bytes()
+             for p in (tmp_path / "release").rglob("*") if p.is_file()}
+    committed = {p.relative_to(notebooks.RELEASE_DIR).as_posix(): p.read_bytes()
+                 for p in notebooks.RELEASE_DIR.rglob("*") if p.is_file()}
+    assert sorted(committed) == sorted(fresh), "run `make release-notebooks`"
+    stale = [name for name in fresh if committed[name] != fresh[name]]
+    assert not stale, f"course/exercises/release is stale for {stale}: run `make release-notebooks`"
+
+
+def test_trainee_material_holds_no_solution_hidden_test_or_answer_key():
+    files = workspace.trainee_files()
+    assert workspace.ORIENTATION in files
+    assert {f"exercises/{e.id}/{e.id}.ipynb" for e in syllabus.exercises()} <= set(files)
+    for name, content in files.items():
+        assert not is_source_path(name), name
+        assert not leaks(content.decode("utf-8")), f"{name} holds solution or hidden-test text"
+
+
+def test_module_0_points_trainees_at_their_own_copies():
+    table = syllabus.as_table()
+    assert not any("source" in f for f in table["file"]), table["file"].tolist()
+    assert set(table["file"]) <= set(workspace.trainee_files())
+
+
+# ---- the workspace `make lab` serves ------------------------------------------------------
+
+
+def test_seeding_again_keeps_the_trainees_work(tmp_path):
+    first = {"modules/a.ipynb": b"v1", "modules/b.ipynb": b"v1"}
+    report = workspace.seed(tmp_path, first)
+    assert sorted(report.written) == sorted(first)
+    (tmp_path / "modules" / "a.ipynb").write_bytes(b"my answers")
+    report = workspace.seed(tmp_path, {"modules/a.ipynb": b"v2", "modules/b.ipynb": b"v2"})
+    assert (tmp_path / "modules" / "a.ipynb").read_bytes() == b"my answers"
+    assert (tmp_path / "modules" / "a (course update).ipynb").read_bytes() == b"v2"
+    assert (tmp_path / "modules" / "b.ipynb").read_bytes() == b"v2"  # untouched: updated
+    assert report.kept == ["modules/a.ipynb"] and report.updated == ["modules/b.ipynb"]
+    assert "a (course update).ipynb" in report.summary()
+
+
+def test_seeding_refuses_to_write_through_a_link(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "modules").symlink_to(outside)
+    with pytest.raises(workspace.WorkspaceError, match="symbolic link"):
+        workspace.seed(tmp_path / "ws", {"modules/a.ipynb": b"x"})
+    assert not any(outside.iterdir())
+
+
+def _get(base: str, token: str, path: str) -> dict:
+    url = f"{base}/{path}{'&' if '?' in path else '?'}token={token}"
+    with urllib.request.urlopen(url, timeout=30) as resp:
+        return json.load(resp)
+
+
+def _walk(base: str, token: str, path: str = "") -> dict[str, str]:
+    """Every file the contents API serves, with its content as text."""
+    model = _get(base, token, f"api/contents/{path}?content=1")
+    if model["type"] != "directory":
+        content = model["content"]
+        return {path: json.dumps(content) if model["type"] == "notebook" else str(content)}
+    files = {}
+    for item in model["content"]:
+        files.update(_walk(base, token, item["path"]))
+    return files
+
+
+def checkout_state() -> tuple[str, str]:
+    """What `git status` shows (untracked files too) and the diff of tracked files: on a clean
+    clone both are empty; elsewhere the test compares them before and after."""
+    git = ["git", "-C", str(ROOT)]
+    status = subprocess.run([*git, "status", "--porcelain", "--untracked-files=all"],
+                            capture_output=True, text=True, check=True).stdout
+    diff = subprocess.run([*git, "diff", "HEAD", "--binary"], capture_output=True,
+                          check=True).stdout
+    return status, __import__("hashlib").sha256(diff).hexdigest()
+
+
+@pytest.mark.slow
+def test_served_tree_is_the_trainees_and_running_it_changes_no_tracked_file():
+    ws = ROOT / "workspace" / f".test-{__import__('os').getpid()}"  # inside the git-ignored folder
+    before = checkout_state()
+    try:
+        workspace.seed(ws)
+        token = "trainee-test"
+        with running_lab(ws, token) as base:
+            served = _walk(base, token)
+            assert set(served) == set(workspace.trainee_files())
+            for name, text in served.items():
+                assert not leaks(text), f"the lab serves {name} with solution or hidden-test text"
+            # trainees' JupyterLab: no news question, no update check, no instructor tools
+            notification = _get(base, token,
+                                "lab/api/settings/@jupyterlab/apputils-extension:notification")
+            defaults = notification["schema"]["properties"]  # the overrides set the defaults
+            assert defaults["fetchNews"]["default"] == "false"  # "Never": no question asked
+            assert defaults["checkForUpdates"]["default"] is False
+            with urllib.request.urlopen(f"{base}/lab?token={token}", timeout=30) as resp:
+                page = resp.read().decode("utf-8")
+            for plugin in ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
+                           "@jupyter/nbgrader:course-list"):
+                assert f'"{plugin}"' in page.split('"disabledExtensions"', 1)[1][:2000], plugin
+            with pytest.raises(urllib.error.HTTPError):
+                urllib.request.urlopen(f"{base}/formgrader?token={token}", timeout=30)
+            # every module run and saved through the server, as autosave does
+            for module in syllabus.modules():
+                model = _get(base, token, f"api/contents/{module.trainee_path}?content=1")
+                nb = nbformat.from_dict(model["content"])
+                nbclient.NotebookClient(nb, timeout=180, kernel_name="python3",
+                                        resources={"metadata": {"path": str(ws / "modules")}}
+                                        ).execute()
+                body = json.dumps({"type": "notebook", "format": "json", "content": nb})
+                request = urllib.request.Request(
+                    f"{base}/api/contents/{module.trainee_path}?token={token}",
+                    data=body.encode("utf-8"), method="PUT",
+                    headers={"Content-Type": "application/json"})
+                urllib.request.urlopen(request, timeout=60).close()
+        saved = nbformat.read(ws / syllabus.modules()[1].trainee_path, as_version=4)
+        assert any(c.get("outputs") for c in saved.cells), "the saved module has no outputs"
+        assert checkout_state() == before, "running the course changed the checkout (git status)"
+    finally:
+        import shutil
+
+        shutil.rmtree(ws, ignore_errors=True)
+
+
+# ---- the trainee branch nbgitpuller pulls --------------------------------------------------
+
+
+def test_trainee_branch_holds_only_the_trainees_material(tmp_path):
+    from tools import trainee_branch
+
+    repo = tmp_path / "upstream.git"
+    subprocess.run(["git", "init", "--quiet", "--bare", str(repo)], check=True)
+    commit = trainee_branch.publish(repo)
+    assert trainee_branch.publish(repo) == commit, "an unchanged course must not add a commit"
+    listed = subprocess.run(["git", f"--git-dir={repo}", "ls-tree", "-r", "--name-only",
+                             "trainee"], capture_output=True, text=True, check=True).stdout.split()
+    assert sorted(listed) == sorted(workspace.trainee_files())
+    for name in listed:
+        text = subprocess.run(["git", f"--git-dir={repo}", "show", f"trainee:{name}"],
+                              capture_output=True, text=True, check=True).stdout
+        assert not leaks(text), f"the trainee branch holds secret text in {name}"
+
+
+# ---- the hub image's build context ---------------------------------------------------------
+
+
+def dockerignore_keeps(patterns: list[str], path: str) -> bool:
+    """Whether Docker sends ``path`` (relative, POSIX) given .dockerignore ``patterns``: the
+    last matching pattern wins; a pattern matches the path or any folder above it."""
+    keep = True
+    parts = path.split("/")
+    candidates = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+    for raw in patterns:
+        negate = raw.startswith("!")
+        pattern = raw[1:] if negate else raw
+        pattern = pattern.strip("/")
+        regex = fnmatch.translate(pattern).replace(".*", "[^/]*").replace("[^/]*[^/]*", ".*")
+        import re
+
+        if any(re.match(regex, c) for c in candidates) or (
+                pattern.startswith("**/") and any(fnmatch.fnmatch(c.rsplit("/", 1)[-1],
+                                                                  pattern[3:]) for c in candidates)):
+            keep = negate
+    return keep
+
+
+def test_dockerignore_reading_follows_docker_rules():
+    rules = ["*", "!course", "course/exercises/source", "**/__pycache__"]
+    assert dockerignore_keeps(rules, "course/modules/00-orientation.md")
+    assert not dockerignore_keeps(rules, "course/exercises/source/ex01/ex01.md")
+    assert not dockerignore_keeps(rules, "course/maps/__pycache__/x.pyc")
+    assert not dockerignore_keeps(rules, "tools/notebooks.py")
+    assert not dockerignore_keeps(rules, ".git/HEAD")
+
+
+def test_image_build_context_holds_no_source_or_solution():
+    patterns = [line.strip() for line in
+                (ROOT / "deploy" / "k8s" / "Dockerfile.dockerignore").read_text().splitlines()
+                if line.strip() and not line.startswith("#")]
+    tracked = subprocess.run(["git", "-C", str(ROOT), "ls-files"], capture_output=True,
+                             text=True, check=True).stdout.split()
+    context = [p for p in tracked if dockerignore_keeps(patterns, p)]
+    assert "requirements.lock" in context and "course/syllabus.yml" in context
+    assert any(p.startswith("course/exercises/release/") for p in context)
+    for path in context:
+        assert not is_source_path(path), f"the image's build context holds {path}"
+        text = (ROOT / path).read_bytes().decode("utf-8", errors="replace")
+        assert not package_leaks(path, text), f"{path} in the image's context holds secret text"
+
+
+# ---- the built wheel and sdist --------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_wheel_and_sdist_hold_no_solution_or_hidden_test(tmp_path):
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
+                    "--no-build-isolation", str(ROOT), "-w", str(tmp_path)], check=True,
+                   timeout=300, capture_output=True)
+    uv = Path(sys.executable).parent / "uv"
+    subprocess.run([str(uv), "build", "--quiet", "--sdist", "--no-build-isolation",
+                    "--python", sys.executable, "-o", str(tmp_path), str(ROOT)],
+                   check=True, timeout=300, capture_output=True)
+    (wheel,) = tmp_path.glob("*.whl")
+    (sdist,) = tmp_path.glob("*.tar.gz")
+    with zipfile.ZipFile(wheel) as zf:
+        members = {name: zf.read(name) for name in zf.namelist()}
+    with tarfile.open(sdist) as tf:
+        members |= {m.name.split("/", 1)[1]: tf.extractfile(m).read()
+                    for m in tf.getmembers() if m.isfile()}
+    assert any(n.startswith("course/exercises/release/") for n in members)
+    assert any(n.startswith("course/modules/") for n in members)
+    for name, content in members.items():
+        assert not is_source_path(name), f"the package holds {name}"
+        text = content.decode("utf-8", errors="replace")
+        assert not package_leaks(name, text), f"{name} in the package holds secret text"

@@ -1,0 +1,1 @@
+"""Maintainers' tools: run with ``python -m tools.NAME``. Never shipped to trainees."""
