@@ -614,3 +614,81 @@ def test_release_works_after_set_up_even_if_a_trainee_tried_first(course, tmp_pa
     result = api.release_assignment(A)
     assert result["success"], result
     assert (ex / "upstream" / "outbound" / A / NB).is_file()
+
+
+# ---- issue 15: nbgrader's own submit and collect on the hub (grading/exchange.py) -----------------
+
+def _exchange_app(cls, course: Path, ex: Path, home: Path, **traits):
+    from nbgrader.auth import Authenticator
+    from nbgrader.coursedir import CourseDirectory
+
+    config = course_root.load_config(course)
+    config.Exchange.root = str(ex)
+    config.Exchange.assignment_dir = str(home)
+    config.Exchange.cache = str(home / ".cache")
+    config.CourseDirectory.assignment_id = A
+    app = cls(coursedir=CourseDirectory(config=config), authenticator=Authenticator(config=config),
+              config=config, **traits)
+    return app
+
+
+def _released_exchange(course: Path, tmp_path: Path) -> Path:
+    from nbgrader.exchange.default import ExchangeReleaseAssignment
+
+    from grading import release
+
+    assert release.release(course, A, validate=False).ok
+    ex = hub.ensure_exchange(tmp_path / "exchange", "upstream")
+    _exchange_app(ExchangeReleaseAssignment, course, ex, tmp_path).start()
+    return ex
+
+
+def test_hub_config_selects_the_link_safe_exchange(monkeypatch):
+    from nbgrader.exchange import ExchangeFactory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    from grading import exchange
+
+    monkeypatch.delenv("UPSTREAM_NGSHARE_URL", raising=False)
+    common = HERE.parent / "deploy" / "jupyter" / "common"
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(common)).load_config()
+    factory = ExchangeFactory(config=config)
+    assert (factory.submit, factory.collect) == (exchange.ExchangeSubmit, exchange.ExchangeCollect)
+
+
+def test_submit_never_follows_a_link(course, tmp_path, caplog):
+    from grading.exchange import ExchangeSubmit
+
+    ex = _released_exchange(course, tmp_path)
+    home = tmp_path / "home"
+    fx.save_raw(_nb("trainee"), home / A)
+    (home / A / "gradebook.db").symlink_to(course / "gradebook.db")  # the real, created one
+    (home / A / "usr").symlink_to("/usr")
+    caplog.set_level("WARNING")
+    _exchange_app(ExchangeSubmit, course, ex, home).start()
+    [entry] = (ex / "upstream" / "inbound").iterdir()
+    assert sorted(p.name for p in entry.iterdir()) == [NB, "submission_secret.txt",
+                                                       "timestamp.txt"]
+    assert f"Not copied (a link, never followed): gradebook.db -> {course / 'gradebook.db'}" \
+        in caplog.messages
+    assert "Not copied (a link, never followed): usr -> /usr" in caplog.messages
+
+
+@root_only
+def test_formgrader_collect_refuses_impersonation_and_links(course, tmp_path, caplog):
+    from grading.exchange import ExchangeCollect, ExchangeSubmit
+
+    ex = _released_exchange(course, tmp_path)
+    home = tmp_path / "home"
+    fx.save_raw(_nb("genuine"), home / A)
+    _exchange_app(ExchangeSubmit, course, ex, home).start()   # as this (root) account
+    inbound = ex / "upstream" / "inbound"
+    forged = _entry(inbound, "root", "2099-01-01 10:00:00.000000 UTC", "forged", MALLORY)
+    planted = inbound / f"root+{A}+2098-01-01 10:00:00.000000 UTC+link"
+    planted.symlink_to(course / "source" / A)
+    caplog.set_level("WARNING")
+    _exchange_app(ExchangeCollect, course, ex, home, update=True).start()
+    assert "Answer of genuine." in (_submitted(course, "root") / NB).read_text()
+    assert (f"Refused {forged}: impersonation by uid {MALLORY} (owns {forged}); it claims to be "
+            "by root") in caplog.messages
+    assert f"Refused {planted}: not a folder (a link?)" in caplog.messages

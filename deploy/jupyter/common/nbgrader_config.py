@@ -14,3 +14,8 @@ if os.environ.get("UPSTREAM_EXCHANGE"):
     c.Exchange.root = os.environ["UPSTREAM_EXCHANGE"]
 if os.environ.get("UPSTREAM_COURSE_ROOT"):
     c.CourseDirectory.root = os.environ["UPSTREAM_COURSE_ROOT"]
+if not os.environ.get("UPSTREAM_NGSHARE_URL"):
+    # The shared-folder exchange: nbgrader's own, except that submit and collect never follow a
+    # link and collect refuses submissions made by another account (grading/exchange.py).
+    c.ExchangeFactory.submit = "grading.exchange.ExchangeSubmit"
+    c.ExchangeFactory.collect = "grading.exchange.ExchangeCollect"
