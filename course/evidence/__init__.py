@@ -7,13 +7,16 @@
         locker.add_incident({...}, handler="D. Okello")
         print(locker.verify().summary())
 
+    # encrypted at rest: files and sensitive fields sealed under a passphrase
+    with Locker(folder, passphrase="four unrelated words here") as locker: ...
+
 Plain functions for the exercises: ``sha256_file``, ``entry_hash``, ``first_broken``,
 ``validate_incident``, ``pseudonymise``.
 """
 
-from .chain import GENESIS, entry_hash, first_broken
+from .chain import GENESIS, entry_hash, first_broken, record_hash
 from .hashing import CHUNK_SIZE, sha256_file
-from .locker import Anchor, Locker, LockerError, record_hash, safe_filename
+from .locker import Anchor, Locker, LockerError, safe_filename
 from .pseudonyms import load_or_create_key, pseudonymise
 from .records import InvalidRecord, validate_incident
 from .verify import KINDS, Problem, Report

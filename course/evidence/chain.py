@@ -14,14 +14,33 @@ from collections.abc import Iterable, Mapping
 GENESIS = "0" * 64  # the "previous hash" of the very first entry
 
 # The fields an entry's hash covers, in this order; nothing else in a row is trusted.
+# ``row_hash`` is the hash of the item row or incident record the entry vouches for (see
+# row_hash below), so every stored field of every row is bound into the chain.
 FIELDS = ("seq", "utc", "item_id", "action", "handler", "source", "method", "sha256",
-          "location", "note")
+          "location", "note", "row_hash")
 
 
 def canonical(data: Mapping) -> bytes:
     """A byte string that is identical for equal data, whatever the key order (sorted JSON)."""
     return json.dumps(dict(data), sort_keys=True, ensure_ascii=False,
                       separators=(",", ":"), default=str).encode("utf-8")
+
+
+def row_hash(row: Mapping, id_field: str) -> str:
+    """The SHA-256 of every stored field of a row except its id (which the custody entry that
+    vouches for the row names itself): change any field and this changes."""
+    fields = {k: row[k] for k in sorted(row) if k != id_field}
+    return hashlib.sha256(canonical(fields)).hexdigest()
+
+
+def record_hash(row: Mapping) -> str:
+    """What the custody log stores for an incident record: the SHA-256 of its stored fields."""
+    return row_hash(row, "record_id")
+
+
+def item_hash(row: Mapping) -> str:
+    """What the custody log stores for an item row: the SHA-256 of its stored fields."""
+    return row_hash(row, "item_id")
 
 
 def entry_hash(entry: Mapping, prev_hash: str) -> str:

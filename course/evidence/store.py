@@ -24,7 +24,8 @@ CREATE TABLE IF NOT EXISTS items (
 CREATE TABLE IF NOT EXISTS custody (
     seq INTEGER PRIMARY KEY, utc TEXT NOT NULL, item_id TEXT NOT NULL, action TEXT NOT NULL,
     handler TEXT NOT NULL, source TEXT NOT NULL, method TEXT NOT NULL, sha256 TEXT NOT NULL,
-    location TEXT NOT NULL, note TEXT NOT NULL, prev_hash TEXT NOT NULL, entry_hash TEXT NOT NULL);
+    location TEXT NOT NULL, note TEXT NOT NULL, row_hash TEXT NOT NULL, prev_hash TEXT NOT NULL,
+    entry_hash TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS incidents (
     record_id TEXT PRIMARY KEY, report_ref TEXT, event_start TEXT NOT NULL, event_end TEXT,
     received TEXT, province_id TEXT NOT NULL, place_id TEXT, act_type TEXT NOT NULL,
@@ -53,13 +54,33 @@ class Connection(sqlite3.Connection):
         self.lock = threading.RLock()
 
 
+FORMAT = "2"  # 2: every field covered by the chain, custody journal beside the database
+
+
+class Damaged(Exception):
+    """The database file is not a whole, readable SQLite database."""
+
+
 def connect(path: Path, busy_timeout: float) -> Connection:
+    """Open the database, checking first that it is whole (``PRAGMA quick_check`` reads every
+    page), so a truncated or damaged file is refused before anything is written to it."""
     conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None,
                            check_same_thread=False, factory=Connection)
-    conn.row_factory = sqlite3.Row
-    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = FULL")
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        result = [r[0] for r in conn.execute("PRAGMA quick_check")]
+        if result != ["ok"]:
+            raise Damaged("; ".join(result[:3]))
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA temp_store = MEMORY")  # no temporary files with rows in them
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise Damaged(str(exc)) from None
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 
@@ -71,9 +92,15 @@ def write_transaction(conn: Connection) -> Iterator[Connection]:
         try:
             yield conn
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # a failed COMMIT (disk full) may have rolled back already
+                conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
+        try:
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
 
 
 @contextlib.contextmanager
@@ -87,14 +114,27 @@ def read_transaction(conn: Connection) -> Iterator[Connection]:
             conn.execute("COMMIT")
 
 
-def initialise(conn: sqlite3.Connection) -> None:
+def is_fresh(conn: sqlite3.Connection) -> bool:
+    """True for a database with no locker in it yet (no ``meta`` table)."""
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+                        ).fetchone() is None
+
+
+def initialise(conn: sqlite3.Connection, settings: dict[str, str]) -> bool:
+    """Create the schema and meta rows (``settings`` such as the key check) in one transaction,
+    if another process has not just done so; returns True if this call created them."""
     with write_transaction(conn):
-        statements = [s for s in SCHEMA.split(";") if s.strip()] + TRIGGERS
-        for statement in statements:
+        if not is_fresh(conn):
+            return False
+        for statement in [s for s in SCHEMA.split(";") if s.strip()] + TRIGGERS:
             conn.execute(statement)
         for key in ("head_seq", "items_next", "records_next"):
-            conn.execute("INSERT OR IGNORE INTO meta VALUES (?, '0')", (key,))
-        conn.execute("INSERT OR IGNORE INTO meta VALUES ('head_hash', ?)", ("0" * 64,))
+            conn.execute("INSERT INTO meta VALUES (?, '0')", (key,))
+        conn.execute("INSERT INTO meta VALUES ('head_hash', ?)", ("0" * 64,))
+        conn.execute("INSERT INTO meta VALUES ('format', ?)", (FORMAT,))
+        for key, value in settings.items():
+            conn.execute("INSERT INTO meta VALUES (?, ?)", (key, value))
+    return True
 
 
 def meta(conn: sqlite3.Connection, key: str) -> str | None:
@@ -107,7 +147,35 @@ def set_meta(conn: sqlite3.Connection, key: str, value: object) -> None:
     conn.execute("UPDATE meta SET value = ? WHERE key = ?", (str(value), key))
 
 
-def next_id(conn: sqlite3.Connection, counter: str, prefix: str) -> str:
-    number = int(meta(conn, counter)) + 1
+def next_id(conn: sqlite3.Connection, counter: str, prefix: str, table: str, column: str) -> str:
+    """The next id: one past the highest ever used, by the counter, the table *or* the custody
+    log, so an id is never given twice even if the counter or a row was tampered with."""
+    start = len(prefix) + 1
+    used = [int(meta(conn, counter) or 0)]
+    for sql in (f"SELECT max(CAST(substr({column}, {start}) AS INTEGER)) FROM {table} "
+                f"WHERE {column} GLOB '{prefix}[0-9]*'",
+                f"SELECT max(CAST(substr(item_id, {start}) AS INTEGER)) FROM custody "
+                f"WHERE item_id GLOB '{prefix}[0-9]*'"):
+        used.append(conn.execute(sql).fetchone()[0] or 0)
+    number = max(used) + 1
     set_meta(conn, counter, number)
     return f"{prefix}{number:04d}"
+
+
+def explain(exc: BaseException) -> str:
+    """What a storage error means, and what to do, in plain words."""
+    text = str(exc)
+    errno = getattr(exc, "errno", None)
+    if "full" in text or errno == 28:
+        return ("the disk is full; free some space (or move the locker to a larger disk), then "
+                "try again")
+    if "locked" in text or "busy" in text:
+        return ("another program kept the locker busy for too long; wait for it to finish and "
+                "try again")
+    if "readonly" in text or "read-only" in text or errno in (13, 30):
+        return ("the locker folder cannot be written to (read-only disk or missing permission); "
+                "check the disk and the folder's permissions")
+    if isinstance(exc, sqlite3.DatabaseError):
+        return (f"the locker database is damaged ({text}); stop using this copy and restore "
+                "locker.sqlite3 from a backup")
+    return f"a storage error ({getattr(exc, 'strerror', None) or text}); check the disk and try again"
