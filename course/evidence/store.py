@@ -71,13 +71,13 @@ def connect(path: Path, busy_timeout: float) -> Connection:
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
         result = [r[0] for r in conn.execute("PRAGMA quick_check")]
         if result != ["ok"]:
-            raise Damaged("; ".join(result[:3]))
+            raise Damaged(" ".join(" ".join(result[:3]).split()))
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA temp_store = MEMORY")  # no temporary files with rows in them
     except sqlite3.DatabaseError as exc:
         conn.close()
-        raise Damaged(str(exc)) from None
+        raise Damaged(" ".join(str(exc).split())) from None
     except BaseException:
         conn.close()
         raise

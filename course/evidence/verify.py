@@ -226,9 +226,10 @@ def _check_items(c: Contents, collected: dict[str, dict], lost: list[dict],
             report.problems.append(Problem("item-altered", item_id,
                                            "a sealed field no longer opens"))
             continue
-        if (entry is None or entry["sha256"] != row["sha256"]
-                or entry["location"] != row["evidentiary_path"]
-                or entry["row_hash"] != chain.item_hash(row)):
+        trusted = (entry is not None and entry["sha256"] == row["sha256"]
+                   and entry["location"] == row["evidentiary_path"]
+                   and entry["row_hash"] == chain.item_hash(row))
+        if not trusted:
             report.problems.append(Problem("item-altered", item_id,
                                            "its row disagrees with the log's collection entry"))
         if c.listing is None or c.names is None or c.copy_sha is None:
@@ -242,8 +243,12 @@ def _check_items(c: Contents, collected: dict[str, dict], lost: list[dict],
             report.problems.append(Problem("item-altered", item_id,
                                            "its id or hash is not one the locker makes"))
             continue
-        for rel, changed, missing in ((paths[0], "file-changed", "file-missing"),
-                                      (paths[1], "working-copy-changed", "working-copy-missing")):
+        checks = [(paths[0], "file-changed", "file-missing")]
+        if trusted:  # an edited row cannot say where its working copy is; the evidence can
+            checks.append((paths[1], "working-copy-changed", "working-copy-missing"))
+        else:
+            _claim(item_id, paths[0], listing, used)
+        for rel, changed, missing in checks:
             used.add(rel)
             status, value = c.copy_sha(rel)
             if status == "missing":
