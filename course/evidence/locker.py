@@ -338,6 +338,8 @@ class Locker:
             return row, True
         ident, whole = row.get(ROW_ID[table]), True
         for column in SEALED[table]:
+            if column not in row:
+                continue
             try:
                 row[column] = self._sealer.open_field(row[column], f"{table}/{ident}/{column}")
             except crypto.Unreadable:
