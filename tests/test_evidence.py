@@ -12,6 +12,7 @@ import pytest
 
 from course import evidence
 from course.evidence import InvalidRecord, Locker, LockerError
+from tests.evidence_attacks import raw
 
 
 def good_record(**changes):
@@ -44,15 +45,6 @@ def filled(locker, tmp_path):
                                     consent_recorded=False, source_type="official"),
                         handler="Documenter 2")
     return locker
-
-
-def raw(locker):
-    """A plain connection that ignores the locker's rules: what an attacker with the file has."""
-    conn = sqlite3.connect(locker.root / "locker.sqlite3", isolation_level=None)
-    for table in ("custody", "items", "incidents"):
-        for op in ("update", "delete"):
-            conn.execute(f"DROP TRIGGER IF EXISTS {table}_no_{op}")
-    return conn
 
 
 def snapshot(locker):
@@ -406,10 +398,14 @@ def test_a_closed_locker_says_so(tmp_path):
         lk.verify()
 
 
-def test_widget_callbacks_on_another_thread_can_use_the_locker(locker):
+@pytest.mark.parametrize("passphrase", [None, "correct horse battery staple"],
+                         ids=["plain", "encrypted"])
+def test_widget_callbacks_on_another_thread_can_use_the_locker(tmp_path, passphrase):
     """The kernel may run a widget's callback on a different thread from the cell that made
     the locker (seen in JupyterLab): that must work, one transaction at a time."""
     import threading
+
+    locker = Locker(tmp_path / "lk", passphrase=passphrase, scrypt_n=2 ** 10)
 
     results, errors = [], []
 
@@ -429,3 +425,4 @@ def test_widget_callbacks_on_another_thread_can_use_the_locker(locker):
     assert errors == [] and len(results) == 16
     report = locker.verify()
     assert report.intact and report.checked["log entries"] == 16
+    locker.close()

@@ -256,23 +256,3 @@ def test_an_encrypted_locker_reports_lost_work_and_refuses_a_truncated_database(
     (root / "locker.sqlite3").write_bytes(b"")
     with pytest.raises(LockerError, match="empty"):
         Locker(root, passphrase=PASSPHRASE)
-
-
-def test_threads_share_an_encrypted_locker(sealed):
-    import threading
-
-    errors = []
-
-    def add(i):
-        try:
-            sealed.add_bytes(f"FICTIONAL {i}".encode(), f"f{i}.txt", handler="h", source="s",
-                             method="m")
-        except Exception as exc:  # collected and reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=add, args=(i,)) for i in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == [] and sealed.verify().intact and sealed.counts()["items"] == 6

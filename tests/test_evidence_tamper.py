@@ -17,6 +17,7 @@ import time
 import pytest
 
 from course.evidence import Locker, LockerError
+from tests.evidence_attacks import every_byte, raw
 
 ITEM_FIELDS = {"handler": "Someone else", "source": "Another source", "method": "forged",
                "filename": "other-name.txt", "size": 999, "added_utc": "2020-01-01T00:00:00+00:00",
@@ -33,32 +34,8 @@ def filled(tmp_path):
         yield lk
 
 
-def raw(locker):
-    """A plain connection that ignores the locker's rules: what an attacker with the file has."""
-    conn = sqlite3.connect(locker.root / "locker.sqlite3", isolation_level=None)
-    for table in ("custody", "items", "incidents"):
-        for op in ("update", "delete"):
-            conn.execute(f"DROP TRIGGER IF EXISTS {table}_no_{op}")
-    return conn
-
-
 def problems(locker, anchor=None):
     return [(p.kind, p.where) for p in locker.verify(anchor).problems]
-
-
-def every_byte(folder):
-    """Every file under ``folder`` (links as their target text), to show nothing changed; not
-    SQLite's -shm file, a shared-memory index that any reader may rebuild."""
-    out = {}
-    for path in sorted(folder.rglob("*")):
-        rel = path.relative_to(folder).as_posix()
-        if rel.endswith("-shm"):
-            continue
-        if path.is_symlink():
-            out[rel] = ("link", os.readlink(path))
-        elif path.is_file():
-            out[rel] = path.read_bytes()
-    return out
 
 
 # -- 1. every stored field covered ------------------------------------------------------------------
@@ -169,22 +146,19 @@ def test_a_locker_folder_replaced_by_a_link_is_refused(filled, tmp_path):
 
 
 # -- 4. no silent loss ------------------------------------------------------------------------------
-def test_a_database_truncated_to_zero_bytes_is_refused_and_nothing_changes(filled):
+@pytest.mark.parametrize("damage, message", [
+    ("truncated", "empty \\(0 bytes\\), but the folder holds 3 evidentiary copies, 3 working "
+                  "copies, a custody journal.*Nothing was changed"),
+    ("deleted", "missing, but the folder holds 3 evidentiary copies.*was lost"),
+])
+def test_a_database_truncated_to_zero_bytes_or_deleted_is_refused_and_nothing_changes(
+        filled, damage, message):
     root = filled.root
     filled.close()
-    (root / "locker.sqlite3").write_bytes(b"")
+    db = root / "locker.sqlite3"
+    db.write_bytes(b"") if damage == "truncated" else db.unlink()
     before = every_byte(root)
-    with pytest.raises(LockerError, match="empty.*3 evidentiary copies.*Nothing was changed"):
-        Locker(root)
-    assert every_byte(root) == before
-
-
-def test_a_deleted_database_is_refused_too(filled):
-    root = filled.root
-    filled.close()
-    (root / "locker.sqlite3").unlink()
-    before = every_byte(root)
-    with pytest.raises(LockerError, match="missing.*was lost"):
+    with pytest.raises(LockerError, match=message):
         Locker(root)
     assert every_byte(root) == before
 
