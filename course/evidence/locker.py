@@ -442,13 +442,12 @@ class Locker:
 
     def _working_from(self, fds: dict[str, int], evidentiary: str) -> str:
         """A fresh copy of the (stored, possibly sealed) evidentiary file under a new temporary
-        name in working/; returns that name."""
+        name in working/; returns that name. (Not fsynced: a working copy damaged by a power cut
+        is reported by verify() and restored from the evidentiary copy.)"""
         tmp = f".{secrets.token_hex(6)}.part"
         with files.open_stored(fds["evidentiary"], evidentiary) as src, \
                 files.create_stored(fds["working"], tmp, 0o600 if self.encrypted else 0o644) as dst:
             shutil.copyfileobj(src, dst, CHUNK_SIZE)
-            dst.flush()
-            os.fsync(dst.fileno())
         return tmp
 
     # -- evidence items -------------------------------------------------------------------------
