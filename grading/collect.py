@@ -468,6 +468,7 @@ class _Course:
     coursedir: object
     check_owner: bool
     accounts: dict
+    renames: dict          # UpstreamCollect.students: id from the download -> id to use
     owner_of: OwnerOf
     expected: list[str]
 
@@ -516,10 +517,16 @@ def _course(course_dir, assignment: str, accounts, owner_of) -> _Course:
     ours = config.get("UpstreamCollect", {})
     mapping = dict(ours.get("accounts", {}) or {})
     mapping.update(accounts or {})
+    renames = dict(ours.get("students", {}) or {})
+    bad = sorted(str(v) for v in renames.values() if student_id(str(v)) != v)
+    if bad:
+        raise course_root.CourseError(
+            f"c.UpstreamCollect.students in {root / 'nbgrader_config.py'} maps to unusable "
+            f"student ids {bad}: use letters, digits, '.', '_', '@' or '-'")
     return _Course(
         root=root, assignment=assignment, coursedir=course_root.coursedir(root, config),
         check_owner=bool(config.get("ExchangeCollect", {}).get("check_owner", True)),
-        accounts=mapping, owner_of=owner_of or (lambda st: st.st_uid),
+        accounts=mapping, renames=renames, owner_of=owner_of or (lambda st: st.st_uid),
         expected=sorted(p.name for p in (root / "source" / assignment).glob("*.ipynb")))
 
 
@@ -556,6 +563,13 @@ def _place(staged: Path, course: _Course, student: str) -> None:
         old.unlink()
     elif old.exists():
         shutil.rmtree(old)
+
+
+def _kept(out: StudentOutcome, course: _Course) -> None:
+    """Say so when a student not collected now keeps what an earlier run collected."""
+    if out.status != "collected" and (course.root / "submitted" / out.student /
+                                      course.assignment).is_dir():
+        out.notes.append("the submission collected earlier stays in submitted/")
 
 
 def _finish(out: StudentOutcome, got: _Taken) -> None:
@@ -661,6 +675,7 @@ def from_download(root: Path, course: _Course, work: Path, rep: CollectReport) -
         found = _sources(root_fd, course.assignment, rep)
         by_student: dict[str, list[_Source]] = {}
         for src in found.values():
+            src.student = course.renames.get(src.student, src.student)
             by_student.setdefault(src.student, []).append(src)
         due = None
         for student, srcs in sorted(by_student.items()):
@@ -819,6 +834,8 @@ def collect(course_dir, assignment: str, src, *, accounts: dict | None = None,
         else:
             rep.source_kind = "folder"
             from_download(src, course, work, rep)
+        for out in rep.students.values():
+            _kept(out, course)
         _record(course, src, rep)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -450,9 +450,29 @@ def test_a_refused_student_keeps_the_earlier_submission(course, tmp_path, capsys
     dl2 = tmp_path / "second"
     (dl2 / "dave").mkdir(parents=True)
     (dl2 / "dave" / NB).symlink_to(course / "source" / A / NB)
-    code, _, _ = _run(course, dl2, capsys)
+    code, lines, _ = _run(course, dl2, capsys)
     assert code == 1
+    assert _line(lines, "dave") == (
+        f"dave: nothing collected: no notebook in the submission; links dropped: {NB} -> "
+        f"{course / 'source' / A / NB}; the submission collected earlier stays in submitted/")
     assert "Answer of genuine." in (_submitted(course, "dave") / NB).read_text()
+
+
+def test_moodle_ids_can_be_mapped_to_stable_ones(course, tmp_path, capsys):
+    """Moodle's number is a participant id per assignment; the course may map it to one id."""
+    with (course / "nbgrader_config.py").open("a") as f:
+        f.write("c.UpstreamCollect.students = {'John-Smith_111': 'jsmith'}\n")
+    z = _zip_with(tmp_path / "moodle.zip",
+                  (zipfile.ZipInfo(f"John Smith_111_assignsubmission_file_/{NB}", WHEN), _nb("j")),
+                  (zipfile.ZipInfo(f"John Smith_222_assignsubmission_file_/{NB}", WHEN), _nb("k")))
+    _, lines, _ = _run(course, z, capsys)
+    assert _line(lines, "jsmith").startswith(f"jsmith: collected ({NB})")
+    assert "Answer of j." in (_submitted(course, "jsmith") / NB).read_text()
+    assert "Answer of k." in (_submitted(course, "John-Smith_222") / NB).read_text()
+    with (course / "nbgrader_config.py").open("a") as f:
+        f.write("c.UpstreamCollect.students = {'John-Smith_111': 'j smith+'}\n")
+    code, _, err = _run(course, z, capsys)
+    assert code == 2 and "maps to unusable student ids ['j smith+']" in err
 
 
 # ---- issue 15: the exchange knows who submitted ------------------------------------------------
