@@ -74,3 +74,23 @@ lock:
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+## Maintainer tools (tools/, never installed with the course): rebuild what the course ships.
+.PHONY: rehash scenario vendor world-outlines
+
+## Rewrite the dataset manifest's hashes after editing a file in course/datasets on purpose.
+rehash: install
+	$(BIN)/python -m tools.rehash
+
+## Regenerate the fictional scenario's files (byte for byte the same unless the generator changed).
+scenario: install
+	$(BIN)/python -m tools.scenario
+
+## Rebuild the vendored Leaflet assets from npm (pinned versions, integrity-checked).
+vendor: install
+	$(BIN)/python -m tools.vendor
+
+## Rebuild course/datasets/world_outlines.geojson from npm, then rehash the manifest.
+world-outlines: install
+	$(BIN)/python -m tools.world_outlines
+	$(BIN)/python -m tools.rehash

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from course import data
-from course.build import world_outlines as wo
 from course.data import Catalogue
+from tools import world_outlines as wo
+from tools.rehash import rehash
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures" / "user_csv"
@@ -125,22 +126,22 @@ def test_changed_file_fails_its_hash_even_after_a_cached_load(copy):
     with pytest.raises(data.DatasetHashMismatchError, match="scenario_sources") as err:
         copy.load("scenario_sources")
     message = str(err.value)
-    assert "git checkout" in message and "python -m course.data rehash" in message
+    assert "git checkout" in message and "python -m tools.rehash" in message
 
 
 def test_rehash_accepts_a_deliberate_edit(copy):
     path = copy.root / "record_types.csv"
     path.write_text(path.read_text().replace("One thing done", "A single thing done"))
     _touch_later(path)
-    assert copy.rehash() == ["record_types"]
+    assert rehash(copy) == ["record_types"]
     assert copy.load("record_types")["paraphrase"].str.contains("A single thing").any()
-    assert copy.rehash() == []
+    assert rehash(copy) == []
 
 
 def test_wrong_columns(copy):
     path = copy.root / "risk_factors.csv"
     path.write_text(path.read_text().replace("scope,crime", "kind,crime", 1))
-    copy.rehash()
+    rehash(copy)
     with pytest.raises(data.DatasetSchemaError, match=r"(?s)risk_factors.*missing \['scope'\].*unexpected \['kind'\]"):
         copy.load("risk_factors")
 
@@ -152,7 +153,7 @@ def test_wrong_type_names_the_row(copy):
     cells[2] = "many"
     lines[3] = ",".join(cells)
     path.write_text("\n".join(lines) + "\n")
-    copy.rehash()
+    rehash(copy)
     with pytest.raises(data.DatasetSchemaError, match=r"row 4, column 'displaced_in': 'many' is not a valid integer"):
         copy.load("scenario_displacement")
 
@@ -160,7 +161,7 @@ def test_wrong_type_names_the_row(copy):
 def test_constraint_breach_names_the_row(copy):
     path = copy.root / "scenario_timeline.csv"
     path.write_text(path.read_text().replace(",rising-risk,", ",calm,", 1))
-    copy.rehash()
+    rehash(copy)
     with pytest.raises(data.DatasetSchemaError, match=r"row 2, column 'phase': 'calm' is not one of"):
         copy.load("scenario_timeline")
 
@@ -171,7 +172,7 @@ def test_bad_date_and_boolean(copy):
     text[1] = re.sub(r",\d{4}-\d{2}-\d{2},", ",2024-13-45,", text[1], count=1)
     text[2] = text[2].replace(",true,", ",yes,", 1).replace(",false,", ",yes,", 1)
     path.write_text("\n".join(text) + "\n")
-    copy.rehash()
+    rehash(copy)
     with pytest.raises(data.DatasetSchemaError) as err:
         copy.load("scenario_incident_reports")
     assert "'2024-13-45' is not a valid date" in str(err.value) and "'yes' is not a valid boolean" in str(err.value)
@@ -182,7 +183,7 @@ def test_geojson_missing_property(copy):
     geo = json.loads(path.read_text())
     del geo["features"][2]["properties"]["population"]
     path.write_text(json.dumps(geo))
-    copy.rehash()
+    rehash(copy)
     with pytest.raises(data.DatasetSchemaError, match="feature 2: property 'population' is missing"):
         copy.load("scenario_provinces")
 
@@ -202,7 +203,7 @@ def test_many_schema_problems_are_capped(copy):
     lines = path.read_text().splitlines()
     lines[1:60] = [re.sub(r",[^,]+,true$", ",x,true", line) for line in lines[1:60]]
     path.write_text("\n".join(lines) + "\n")
-    copy.rehash()
+    rehash(copy)
     with pytest.raises(data.DatasetSchemaError, match=r"and 39 more"):
         copy.load("scenario_indicators")
 

@@ -8,8 +8,9 @@ import itertools
 import pandas as pd
 import pytest
 
-from course import data, documentation, scenario
+from course import data, documentation
 from course.evidence import Locker
+from tools import scenario
 
 
 @pytest.fixture(scope="module")

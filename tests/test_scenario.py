@@ -6,12 +6,16 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from course import data, scenario
-from course.scenario import names, series, world
+from course import data
+from tools import scenario
+from tools.scenario import names, series, world
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_regeneration_is_byte_identical(tmp_path):
@@ -19,7 +23,7 @@ def test_regeneration_is_byte_identical(tmp_path):
     for name in scenario.FILES:
         committed = (scenario.DATASETS / name).read_bytes()
         assert (tmp_path / name).read_bytes() == committed, (
-            f"{name} differs from a fresh `python -m course.scenario`: regenerate and rehash")
+            f"{name} differs from a fresh `python -m tools.scenario`: regenerate (make scenario)")
 
 
 def test_a_different_seed_gives_a_different_world():
@@ -220,8 +224,8 @@ def test_geojson_is_plain_json_with_simple_plane_bounds():
 
 
 def test_command_line_writes_into_a_folder(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "course.scenario", str(tmp_path)], capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-m", "tools.scenario", str(tmp_path)], capture_output=True,
+                          text=True, timeout=120, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(scenario.FILES)
     assert "manifest" not in done.stdout  # a scratch folder never touches the course manifest

@@ -13,8 +13,8 @@ and sort as text (``pd.to_datetime`` them if you need dates). Loads are cached; 
 a fresh copy, so changing it cannot affect the next caller.
 
 ``load_user_csv(path, kind)`` checks a table someone brings themselves (kinds: ``USER_KINDS``).
-After editing a data file on purpose: ``python -m course.data rehash``; ``python -m course.data
-check`` checks every dataset.
+After editing a data file on purpose, a maintainer runs ``python -m tools.rehash``;
+``python -m course.data check`` checks every dataset.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""``python -m course.data [list|check|rehash]``: list, check or re-hash the course datasets."""
+"""``python -m course.data [list|check]``: list or check the course datasets.
+
+Rewriting the manifest's hashes after a deliberate edit is a maintainer's job:
+``python -m tools.rehash`` (``make rehash``) in a checkout of the repository.
+"""
 
 import sys
 
@@ -6,13 +10,10 @@ from course.data import DEFAULT, DatasetError
 
 
 def main(argv: list[str]) -> int:
-    """``python -m course.data [list|check|rehash]``."""
+    """``python -m course.data [list|check]``."""
     command = argv[0] if argv else "check"
     catalogue = DEFAULT
-    if command == "rehash":
-        changed = catalogue.rehash()
-        print(f"updated {len(changed)} hash(es): {', '.join(changed) or 'none changed'}")
-    elif command == "list":
+    if command == "list":
         for name in catalogue.names():
             entry = catalogue.describe(name)
             print(f"{name:32} {entry.get('bytes', 0):>9,} B  {entry.get('title', '')}")
@@ -27,12 +28,16 @@ def main(argv: list[str]) -> int:
         unlisted = catalogue.unlisted_files()
         for extra in unlisted:
             print(f"FAIL {extra} is in course/datasets but not in datapackage.json: add a resource "
-                  "for it (see CONTRIBUTING.md, Data) and run `python -m course.data rehash`")
+                  "for it (see CONTRIBUTING.md, Data) and run `python -m tools.rehash`")
         total = len(catalogue.names())
         print(f"{total - failed} of {total} datasets OK; {len(unlisted)} file(s) not in the manifest")
         return 1 if failed or unlisted else 0
+    elif command == "rehash":
+        print("rehash is a maintainer's tool now: run `python -m tools.rehash` (or `make rehash`) "
+              "from the repository root", file=sys.stderr)
+        return 2
     else:
-        print("usage: python -m course.data [list|check|rehash]", file=sys.stderr)
+        print("usage: python -m course.data [list|check]", file=sys.stderr)
         return 2
     return 0
 

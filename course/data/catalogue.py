@@ -26,7 +26,7 @@ NOT_RESOURCES = {MANIFEST, "README.md"}
 MAX_REPORTED_ERRORS = 20
 
 RESTORE = ("reinstall the course or run `git checkout course/datasets/{path}`; if you changed the "
-           "file on purpose, run `python -m course.data rehash` and describe the change in "
+           "file on purpose, run `python -m tools.rehash` (make rehash) and describe the change in "
            "course/datasets/README.md")
 
 
@@ -99,25 +99,7 @@ class Catalogue:
         """Raise unless the dataset's file exists and matches its manifest hash and schema."""
         self.load(name)
 
-    # maintenance
-
-    def rehash(self) -> list[str]:
-        """Rewrite each resource's hash and bytes from its file; return the names that changed."""
-        manifest = json.loads(self.manifest_path.read_text(encoding="utf-8"))
-        changed = []
-        for resource in manifest["resources"]:
-            path = self.root / resource["path"]
-            if not path.exists():
-                raise DatasetFileMissingError(
-                    f"dataset {resource['name']!r}: {resource['path']} is missing; restore it or remove "
-                    "its entry from datapackage.json, then rehash again.")
-            new = {"hash": f"sha256:{sha256(path)}", "bytes": path.stat().st_size}
-            if any(resource.get(k) != v for k, v in new.items()):
-                resource.update(new)
-                changed.append(resource["name"])
-        self.manifest_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
-                                      encoding="utf-8")
-        return changed
+    # maintenance (rewriting the hashes is a maintainer's tool: tools/rehash.py)
 
     def unlisted_files(self) -> list[str]:
         """Files in the folder that the manifest does not describe."""
@@ -160,7 +142,7 @@ def _schema_error(name: str, problems: list[str], file: Path) -> DatasetSchemaEr
     return DatasetSchemaError(
         f"dataset {name!r} does not match its schema in datapackage.json:\n  {lines}\n"
         "If the file is right, update the schema in datapackage.json and run "
-        f"`python -m course.data rehash`; otherwise restore it with `git checkout course/datasets/{file.name}`.")
+        f"`python -m tools.rehash` (make rehash); otherwise restore it with `git checkout course/datasets/{file.name}`.")
 
 
 def _check_table(name: str, file: Path, fields: list[dict]) -> pd.DataFrame:

@@ -1,8 +1,10 @@
 """The fictional country of Caldreth, generated from a seed: every scenario file in course/datasets.
 
-``python -m course.scenario`` rewrites the ``scenario_*`` files in ``course/datasets``;
-``python -m course.scenario DIR`` writes them into DIR instead (the tests compare the bytes).
-Nothing here is real: the names are invented and every file says it is fictional.
+``python -m tools.scenario`` (``make scenario``) rewrites the ``scenario_*`` files in
+``course/datasets`` and rehashes the manifest; ``python -m tools.scenario DIR`` writes them into
+DIR instead (the tests compare the bytes). Nothing here is real: the names are invented and every
+file says it is fictional. This is a maintainer's tool and holds the instructors' answer key
+(:func:`incident_truth`), so it lives outside the ``course`` package trainees install.
 """
 
 from __future__ import annotations
@@ -13,10 +15,10 @@ import json
 import random
 from pathlib import Path
 
-from course.scenario import names, reports, series, world
+from tools.scenario import names, reports, series, world
 
 SEED = 20230101
-DATASETS = Path(__file__).resolve().parent.parent / "datasets"
+DATASETS = Path(__file__).resolve().parents[2] / "course" / "datasets"
 FICTIONAL_NOTE = (f"FICTIONAL: the {names.COUNTRY} and everything in this file are invented for "
                   "training; no real place, people or event is described.")
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from course.scenario import names, series
-from course.scenario.world import GROUP_PERCENT
+from tools.scenario import names, series
+from tools.scenario.world import GROUP_PERCENT
 
 A = names.ACTORS
 FIRST_DAY = dt.date(series.START_YEAR, 1, 1)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 
-from course.scenario import names
+from tools.scenario import names
 
 SIZE = 1000.0
 COLS, ROWS = 4, 2

@@ -1,7 +1,8 @@
 """Build ``course/datasets/world_outlines.geojson`` from pinned npm packages.
 
-    python -m course.build.world_outlines            # fetches the two tarballs with `npm pack`
-    python -m course.build.world_outlines --from DIR # uses tarballs already in DIR (offline)
+    python -m tools.world_outlines            # fetches the two tarballs with `npm pack`
+    python -m tools.world_outlines --from DIR # uses tarballs already in DIR (offline)
+    make world-outlines                       # the first, then rehashes the manifest
 
 Source: ``world-atlas`` (ISC, Mike Bostock), which packages Natural Earth's 1:110m admin-0
 country boundaries (public domain) as TopoJSON. Natural Earth names are kept as ``name``; the
@@ -11,21 +12,19 @@ Natural Earth (N. Cyprus, Somaliland, Kosovo): their ``iso3`` is empty. Coordina
 to 2 decimals (about 1 km), exterior rings are turned counter-clockwise, as RFC 7946 asks, and
 rings that cross the antimeridian are kept whole (see ``unwrapped``).
 The course ships the output; this script exists so anyone can rebuild and check it, and so a
-version bump happens in one place. Run ``python -m course.data rehash`` afterwards.
+version bump happens in one place. Run ``python -m tools.rehash`` afterwards.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
-import hashlib
 import json
-import subprocess
-import tarfile
 import tempfile
 from pathlib import Path
 
-OUT = Path(__file__).resolve().parent.parent / "datasets" / "world_outlines.geojson"
+from tools import npm
+
+OUT = Path(__file__).resolve().parent.parent / "course" / "datasets" / "world_outlines.geojson"
 DECIMALS = 2
 
 # name -> (version, npm integrity)
@@ -37,22 +36,10 @@ PACKAGES = {
 
 def tarball(name: str, directory: Path, fetch: bool) -> Path:
     version, integrity = PACKAGES[name]
-    path = directory / f"{name}-{version}.tgz"
-    if not path.exists():
-        if not fetch:
-            raise SystemExit(f"{path} is missing: run without --from to fetch it with `npm pack`")
-        subprocess.run(["npm", "pack", f"{name}@{version}", "--silent"], cwd=directory, check=True,
-                       stdout=subprocess.DEVNULL)
-    algorithm, expected = integrity.split("-", 1)
-    actual = base64.b64encode(hashlib.new(algorithm, path.read_bytes()).digest()).decode()
-    if actual != expected:
-        raise SystemExit(f"{path.name}: integrity {algorithm} does not match the pinned value")
-    return path
+    return npm.fetch(name, version, integrity, directory, download=fetch)
 
 
-def member(path: Path, inner: str) -> bytes:
-    with tarfile.open(path) as archive:
-        return archive.extractfile(f"package/{inner}").read()
+member = npm.member
 
 
 def decode_arcs(topology: dict) -> list[list[tuple[float, float]]]:
@@ -137,7 +124,7 @@ def build(world_atlas: Path, iso: Path) -> dict:
         "fictional": False,
         "note": ("Natural Earth 1:110m admin-0 countries (public domain), via world-atlas (ISC); ISO "
                  f"alpha-3 codes from i18n-iso-countries (MIT). Built from {versions} by "
-                 "course/build/world_outlines.py. Boundaries are Natural Earth's and imply no view "
+                 "tools/world_outlines.py. Boundaries are Natural Earth's and imply no view "
                  "on any disputed border."),
         "features": features,
     }

@@ -1,9 +1,9 @@
-"""``python -m course.scenario [DIR]``: regenerate the fictional scenario files (default: course/datasets)."""
+"""``python -m tools.scenario [DIR]``: regenerate the fictional scenario files (default: course/datasets)."""
 
 import sys
 from pathlib import Path
 
-from course.scenario import DATASETS, write
+from tools.scenario import DATASETS, write
 
 
 def main(argv: list[str]) -> int:
@@ -11,9 +11,9 @@ def main(argv: list[str]) -> int:
     for path in write(target):
         print(f"wrote {path} ({path.stat().st_size:,} bytes)")
     if target == DATASETS:  # keep the manifest's hashes in step with the files just written
-        from course.data import DEFAULT
+        from tools.rehash import rehash
 
-        changed = DEFAULT.rehash()
+        changed = rehash()
         print(f"manifest hashes updated: {', '.join(changed) or 'none changed'}")
     return 0
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 
-from course.scenario.world import uniform
+from tools.scenario.world import uniform
 
 START_YEAR, N_MONTHS = 2023, 30
 
