@@ -7,7 +7,9 @@ levels, bottom to top, as a vocabulary for a media-monitoring log (``scenario_me
 1. biased attitudes, 2. acts of bias, 3. systemic discrimination, 4. bias-motivated violence,
 5. genocide.
 
-Two kinds of logic live here, both plain (no ipywidgets) so they can be unit-tested:
+Two kinds of logic live here, both plain (no ipywidgets, no matplotlib) so they can be
+unit-tested; the charts are drawn in :mod:`course.charts` (also reachable as
+``course.pyramid.pyramid_figure`` etc.):
 
 * :class:`PyramidSorter` - a trainee places items on a level and gets feedback with the reason.
 * escalation functions - monthly counts by level, the share at level 3 and above, an escalation
@@ -26,13 +28,15 @@ the share is shown beside the counts so the trainee can see both.
 
 from __future__ import annotations
 
-import io
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import pandas as pd
-from matplotlib.figure import Figure
+
+from course import geography
+from course.checks import MONTH_FORM, check_province, require_columns
+from course.checks import check_month_form as check_month
+from course.palette import SEQUENTIAL
 
 LEVELS: tuple[int, ...] = (1, 2, 3, 4, 5)
 # Level titles as the ADL names them (facts.md section 3); descriptions are the course's own.
@@ -46,9 +50,9 @@ LEVEL_NAMES: dict[int, str] = {
 COUNTRY = "all"  # the explorer's value for "the whole country" (None works too)
 UPPER = 3  # "the upper levels": 3 and above, where bias becomes institutional or violent
 LOG_COLUMNS = ("item_id", "month", "province_id", "summary", "pyramid_level", "level_reason")
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+LOG_HINT = "data.load('scenario_media_log')"
 # One colour per level, light to dark (ColorBrewer YlOrRd): ordered, and readable in greyscale.
-LEVEL_COLOURS = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
+LEVEL_COLOURS = SEQUENTIAL
 
 
 # --- checking input -----------------------------------------------------------------------------
@@ -67,22 +71,9 @@ def check_level(level) -> int:
     return level
 
 
-def check_month(month) -> str:
-    """A month as ``YYYY-MM``; raises a ValueError otherwise."""
-    if not isinstance(month, str) or not _MONTH.match(month):
-        raise ValueError(f"month {month!r} is not in the form YYYY-MM (for example '2024-06')")
-    return month
-
-
 def check_log(log: pd.DataFrame, columns: Iterable[str] = LOG_COLUMNS) -> pd.DataFrame:
     """The media log with the columns this module needs and levels 1-5, or a clear ValueError."""
-    if not isinstance(log, pd.DataFrame):
-        raise ValueError("expected the media log as a pandas DataFrame, e.g. "
-                         "data.load('scenario_media_log')")
-    missing = [c for c in columns if c not in log.columns]
-    if missing:
-        raise ValueError(f"the media log lacks column(s) {', '.join(missing)}: load it with "
-                         "data.load('scenario_media_log')")
+    require_columns(log, columns, "the media log", LOG_HINT)
     if "pyramid_level" in log.columns:
         levels = pd.to_numeric(log["pyramid_level"], errors="coerce")
         bad = log.loc[~levels.isin(LEVELS)]
@@ -93,7 +84,7 @@ def check_log(log: pd.DataFrame, columns: Iterable[str] = LOG_COLUMNS) -> pd.Dat
                              f"(first: {where}, level {first['pyramid_level']!r}); fix or drop them")
     if "month" in log.columns:
         bad_months = sorted({m for m in log["month"].dropna().unique()
-                             if not isinstance(m, str) or not _MONTH.match(m)})
+                             if not isinstance(m, str) or not MONTH_FORM.match(m)})
         if bad_months:
             raise ValueError(f"month values {bad_months[:3]} are not in the form YYYY-MM")
     return log
@@ -263,11 +254,9 @@ def month_range(months: Iterable[str]) -> list[str]:
 def _select(log: pd.DataFrame, province: str | None) -> pd.DataFrame:
     if province is None:
         return log
-    known = set(log["province_id"].astype(str))
-    if str(province) not in known:
-        raise ValueError(f"unknown province {province!r}: choose one of "
-                         f"{', '.join(sorted(known))}, or None for the whole country")
-    return log.loc[log["province_id"].astype(str) == str(province)]
+    province = check_province(province, log["province_id"].astype(str),
+                              alternative="or None for the whole country")
+    return log.loc[log["province_id"].astype(str) == province]
 
 
 def monthly_counts(log: pd.DataFrame, province: str | None = None,
@@ -369,14 +358,7 @@ def escalation_ranking(log: pd.DataFrame, window: int = 3, min_upper: int = 2) -
     return table.reset_index(drop=True)
 
 
-def province_names(provinces: Mapping) -> dict[str, str]:
-    """``province_id`` -> name, from the ``scenario_provinces`` GeoJSON (a dict)."""
-    try:
-        return {str(f["properties"]["province_id"]): str(f["properties"]["name"])
-                for f in provinces["features"]}
-    except (KeyError, TypeError):
-        raise ValueError("expected the provinces GeoJSON with province_id and name properties: "
-                         "data.load('scenario_provinces')") from None
+province_names = geography.province_names  # province_id -> name, from the provinces GeoJSON
 
 
 class EscalationExplorer:
@@ -438,58 +420,14 @@ class ExplorerState:
         return text
 
 
-# --- charts (matplotlib, no pyplot: figures are not kept in global state) -----------------------
+# --- charts: drawn in the view layer (course.charts), reachable here for existing callers --------
 
-def pyramid_figure(counts: Mapping[int, int] | pd.Series, title: str = "Your pyramid",
-                   level_names: Mapping[int, str] = LEVEL_NAMES) -> Figure:
-    """Horizontal bars, level 1 at the bottom, centred so the shape reads as a pyramid."""
-    values = {lvl: int(pd.Series(counts).get(lvl, 0)) for lvl in LEVELS}
-    if any(v < 0 for v in values.values()):
-        raise ValueError("counts cannot be negative")
-    fig = Figure(figsize=(6, 3.2), layout="constrained")
-    ax = fig.subplots()
-    widest = max(max(values.values()), 1)
-    for lvl in LEVELS:
-        width = values[lvl]
-        ax.barh(lvl, width, left=-width / 2, height=0.8, color=LEVEL_COLOURS[lvl - 1],
-                edgecolor="#444", linewidth=1 if width else 0)
-        ax.text(widest / 2 + widest * 0.05, lvl, f"{lvl}. {level_names[lvl]}: {width}",
-                va="center", fontsize=9)
-    ax.set_xlim(-widest / 2 - widest * 0.05, widest * 1.6)
-    ax.set_ylim(0.4, 5.6)
-    ax.axis("off")
-    ax.set_title(title if sum(values.values()) else f"{title} (nothing sorted yet)", fontsize=11)
-    return fig
+_CHARTS = ("escalation_figure", "figure_png", "pyramid_figure")
 
 
-def escalation_figure(state: ExplorerState) -> Figure:
-    """Stacked monthly bars by level up to the chosen month; flagged months marked with ▲."""
-    counts = state.counts
-    fig = Figure(figsize=(9, 3.4), layout="constrained")
-    ax = fig.subplots()
-    bottom = pd.Series(0, index=counts.index)
-    x = range(len(counts))
-    for lvl in LEVELS:
-        ax.bar(x, counts[lvl], bottom=bottom, color=LEVEL_COLOURS[lvl - 1], edgecolor="#666",
-               linewidth=0.3, label=f"{lvl}. {LEVEL_NAMES[lvl]}")
-        bottom = bottom + counts[lvl]
-    top = max(int(bottom.max()), 1)
-    for i, flagged in enumerate(state.flags):
-        if flagged:
-            ax.text(i, bottom.iloc[i] + top * 0.03, "▲", ha="center", color="#bd0026")
-    step = max(1, len(counts) // 12)
-    ax.set_xticks(list(x)[::step], list(counts.index)[::step], rotation=45, ha="right",
-                  fontsize=8)
-    ax.set_ylim(0, top * 1.15)
-    ax.set_ylabel("items in the log")
-    ax.set_title(f"Fictional scenario - {state.place}, up to {state.month} "
-                 "(▲ escalating month)", fontsize=10)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1), reverse=True)
-    return fig
+def __getattr__(name: str):
+    if name in _CHARTS:  # imported only when a chart is drawn: the logic needs no matplotlib
+        from course import charts
 
-
-def figure_png(fig: Figure) -> bytes:
-    """PNG bytes of a figure, for an ipywidgets Image (works with no browser attached)."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90)
-    return buffer.getvalue()
+        return getattr(charts, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -206,7 +206,7 @@ def test_escalation_ranking_puts_never_reaching_level_4_last_on_ties():
 
 @pytest.mark.parametrize("province", ["P99", "", 3])
 def test_unknown_province_is_a_clear_error(log, province):
-    with pytest.raises(ValueError, match="unknown province.*P01, P02"):
+    with pytest.raises(ValueError, match="Unknown province.*P01, P02"):
         P.monthly_counts(log, province)
 
 
@@ -252,7 +252,7 @@ def test_explorer_rejects_months_out_of_range(log, month):
 
 
 def test_explorer_rejects_unknown_province_and_empty_log(log):
-    with pytest.raises(ValueError, match="unknown province"):
+    with pytest.raises(ValueError, match="Unknown province"):
         P.EscalationExplorer(log).state("P42", "2024-01")
     with pytest.raises(ValueError, match="empty"):
         P.EscalationExplorer(log.iloc[0:0])

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from course.data.catalogue import MANIFEST, ROOT, Catalogue, sha256
+from course.data.catalogue import DEFAULT, MANIFEST, ROOT, Catalogue, sha256
 from course.data.errors import (
     DatasetError,
     DatasetFileMissingError,
@@ -32,8 +32,6 @@ from course.data.errors import (
     UserDataError,
 )
 from course.data.user import USER_KINDS, load_user_csv
-
-DEFAULT = Catalogue(ROOT)
 
 
 def names() -> list[str]:

@@ -108,6 +108,10 @@ class Catalogue:
                       if p.is_file() and p.name not in NOT_RESOURCES and p.name not in listed)
 
 
+# The course's own datasets: what ``course.data.load`` and ``load_user_csv`` read.
+DEFAULT = Catalogue(ROOT)
+
+
 @functools.lru_cache(maxsize=8)
 def _read_manifest(path: str, _mtime_ns: int) -> dict:
     try:

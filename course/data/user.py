@@ -29,7 +29,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from course.data.catalogue import DEFAULT
 from course.data.errors import UserDataError
+from course.geography import iso3_by_name
 
 MAX_ROW_ERRORS = 20
 
@@ -179,10 +181,7 @@ def _add_iso3(frame: pd.DataFrame) -> list[str]:
     Unmatched names get an empty iso3 and are returned, so the caller can fix them by hand; we do
     not guess (a fuzzy match could silently put a country's figures on its neighbour).
     """
-    from course.data import load  # here, not at import time: the catalogue imports this module
-
-    codes = {f["properties"]["name"].casefold(): f["properties"]["iso3"]
-             for f in load("world_outlines")["features"] if f["properties"]["iso3"]}
+    codes = iso3_by_name(DEFAULT.load("world_outlines"))  # names casefolded
     frame["iso3"] = frame["country"].map(lambda name: codes.get(name.casefold(), ""))
     return sorted(set(frame.loc[frame["iso3"] == "", "country"]))
 

@@ -13,11 +13,8 @@ import folium
 import pandas as pd
 
 from course.maps.offline import OnlineResourceError, offline_html
+from course.palette import NO_DATA, QUALITATIVE, SEQUENTIAL
 
-# ColorBrewer YlOrRd (sequential) and a colour-blind-safe qualitative set (Okabe–Ito).
-SEQUENTIAL = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
-QUALITATIVE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442")
-NO_DATA = "#d9d9d9"
 WORLD_VIEW = [[-58.0, -170.0], [84.0, 190.0]]
 FICTIONAL_NOTE = "Fictional scenario: the country, places and data are invented for training."
 
