@@ -15,20 +15,20 @@ import pandas as pd
 MONTH_FORM = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")  # YYYY-MM, which sorts as text
 
 
-def require_columns(table, columns: Iterable[str], what: str, hint: str) -> pd.DataFrame:
+def require_columns(table, columns: Iterable[str], what: str, fix: str) -> pd.DataFrame:
     """``table`` if it is a DataFrame with every one of ``columns``; else a ValueError.
 
-    ``what`` names the table as the trainee knows it ("the media log"); ``hint`` says how to get
-    the right one ("data.load('scenario_media_log')").
+    ``what`` names the table as the trainee knows it ("the media log"); ``fix`` says how to get
+    the right one ("load it with data.load('scenario_media_log')").
     """
     columns = list(columns)
     if not isinstance(table, pd.DataFrame):
         raise ValueError(f"{_capital(what)} must be a pandas DataFrame, not "
-                         f"{type(table).__name__}: load it with {hint}")
+                         f"{type(table).__name__}: {fix}")
     missing = [c for c in columns if c not in table.columns]
     if missing:
         raise ValueError(f"{_capital(what)} lacks column(s) {', '.join(missing)} (it needs "
-                         f"{', '.join(columns)}): load it with {hint} or check the column names")
+                         f"{', '.join(columns)}): {fix}, or check the column names")
     return table
 
 

@@ -50,7 +50,7 @@ LEVEL_NAMES: dict[int, str] = {
 COUNTRY = "all"  # the explorer's value for "the whole country" (None works too)
 UPPER = 3  # "the upper levels": 3 and above, where bias becomes institutional or violent
 LOG_COLUMNS = ("item_id", "month", "province_id", "summary", "pyramid_level", "level_reason")
-LOG_HINT = "data.load('scenario_media_log')"
+LOG_HINT = "load it with data.load('scenario_media_log')"
 # One colour per level, light to dark (ColorBrewer YlOrRd): ordered, and readable in greyscale.
 LEVEL_COLOURS = SEQUENTIAL
 

@@ -8,7 +8,7 @@ import itertools
 import pandas as pd
 import pytest
 
-from course import data, documentation
+from course import data, documenting
 from course.evidence import Locker
 from tools import scenario
 
@@ -53,19 +53,19 @@ def small_sources():
 
 
 def test_duplicate_pairs_on_a_small_table():
-    pairs = documentation.duplicate_pairs(small_reports())
+    pairs = documenting.duplicate_pairs(small_reports())
     assert list(zip(pairs.report_a, pairs.report_b, strict=True)) == [("R1", "R2"), ("R1", "R3"), ("R2", "R3")]
     row = pairs.iloc[1]
     assert "act_type: arbitrary-detention vs enforced-disappearance" in row["differences"]
-    assert documentation.duplicate_pairs(small_reports(), window_days=1).shape[0] == 1  # only R3–R1
+    assert documenting.duplicate_pairs(small_reports(), window_days=1).shape[0] == 1  # only R3–R1
 
 
 def test_candidate_events_and_corroboration_count_affiliations_not_sources():
     reports = small_reports()
-    events = documentation.candidate_events(reports)
+    events = documenting.candidate_events(reports)
     assert events["R1"] == events["R2"] == events["R3"]
     assert len({events["R4"], events["R5"], events["R6"], events["R1"]}) == 4
-    table = documentation.corroboration(reports.assign(event_id=reports.report_id.map(events)),
+    table = documenting.corroboration(reports.assign(event_id=reports.report_id.map(events)),
                                         small_sources()).set_index("event_id")
     first = table.loc[events["R1"]]
     assert (first["reports"], first["sources"], first["independent_sources"]) == (3, 3, 2)
@@ -75,28 +75,28 @@ def test_candidate_events_and_corroboration_count_affiliations_not_sources():
 
 def test_bad_tables_get_clear_errors():
     with pytest.raises(ValueError, match="lacks column"):
-        documentation.duplicate_pairs(small_reports().drop(columns="place_id"))
+        documenting.duplicate_pairs(small_reports().drop(columns="place_id"))
     with pytest.raises(ValueError, match="window_days"):
-        documentation.duplicate_pairs(small_reports(), window_days=-1)
+        documenting.duplicate_pairs(small_reports(), window_days=-1)
     reports = small_reports().assign(event_id="E1")
     with pytest.raises(ValueError, match="not in the sources table: S3"):
-        documentation.corroboration(reports, small_sources().iloc[:2])
+        documenting.corroboration(reports, small_sources().iloc[:2])
     with pytest.raises(ValueError, match="not in the sources table"):
-        documentation.report_to_record({"report_id": "R9", "source_id": "S99"}, small_sources())
+        documenting.report_to_record({"report_id": "R9", "source_id": "S99"}, small_sources())
 
 
 def test_duplicates_in_the_scenario_match_the_generators_truth_closely(reports):
     truth = scenario.incident_truth()
     true_pairs = {tuple(sorted(p)) for _, g in reports.groupby(reports.report_id.map(truth))
                   for p in itertools.combinations(g.report_id, 2)}
-    found = set(zip(*documentation.duplicate_pairs(reports)[["report_a", "report_b"]].T.values, strict=True))
+    found = set(zip(*documenting.duplicate_pairs(reports)[["report_a", "report_b"]].T.values, strict=True))
     recall = len(found & true_pairs) / len(true_pairs)
     precision = len(found & true_pairs) / len(found)
     assert recall >= 0.95 and precision >= 0.9, (recall, precision)
 
 
 def test_screening_refuses_exactly_the_testimony_without_consent(reports, sources):
-    screened = documentation.screen_reports(reports, sources)
+    screened = documenting.screen_reports(reports, sources)
     refused = set(screened.loc[~screened.accepted, "report_id"])
     expected = set(reports.loc[reports.testimony & ~reports.consent_recorded, "report_id"])
     assert refused == expected and expected
@@ -105,7 +105,7 @@ def test_screening_refuses_exactly_the_testimony_without_consent(reports, source
 
 def test_import_reports_stores_accepted_and_lists_refused(locker, reports, sources):
     sample = reports.head(20)
-    result = documentation.import_reports(locker, sample, sources, handler="Trainee")
+    result = documenting.import_reports(locker, sample, sources, handler="Trainee")
     refused = result[result.record_id == ""]
     assert len(refused) == (sample.testimony & ~sample.consent_recorded).sum()
     assert locker.counts()["incidents"] == len(sample) - len(refused)
@@ -113,23 +113,23 @@ def test_import_reports_stores_accepted_and_lists_refused(locker, reports, sourc
 
 
 def test_incidents_by_province_counts_events_not_reports(reports):
-    counts = documentation.incidents_by_province(reports)
-    assert counts.sum() == documentation.candidate_events(reports).nunique()
+    counts = documenting.incidents_by_province(reports)
+    assert counts.sum() == documenting.candidate_events(reports).nunique()
     assert counts.sum() < len(reports)
     assert counts["P01"] == 0  # a province with no reports shows 0, not "no data"
-    small = documentation.incidents_by_province(small_reports(), provinces=["P1", "P2"])
+    small = documenting.incidents_by_province(small_reports(), provinces=["P1", "P2"])
     assert small.to_dict() == {"P1": 4, "P2": 0}
 
 
 def test_bare_hash_is_guessable():
     digest = hashlib.sha256(b"amina korr").hexdigest()
-    assert documentation.guess_from_bare_hash(digest, ["Jo Bell", "Amina  Korr"]) == "Amina  Korr"
-    assert documentation.guess_from_bare_hash(digest, ["Jo Bell"]) is None
-    assert documentation.bare_hash(" AMINA korr") == digest
+    assert documenting.guess_from_bare_hash(digest, ["Jo Bell", "Amina  Korr"]) == "Amina  Korr"
+    assert documenting.guess_from_bare_hash(digest, ["Jo Bell"]) is None
+    assert documenting.bare_hash(" AMINA korr") == digest
 
 
 def test_incident_form_saves_and_refuses_without_consent(locker):
-    form = documentation.IncidentForm(locker, provinces=["P01", "P02"], places=["L01"])
+    form = documenting.IncidentForm(locker, provinces=["P01", "P02"], places=["L01"])
     assert "arbitrary-detention" in form.options("act_type")
     assert form.options("province_id") == ("P01", "P02")
     import datetime as dt
@@ -150,8 +150,8 @@ def test_incident_form_saves_and_refuses_without_consent(locker):
 
 def test_locker_desk_tamper_demonstration(locker):
     with pytest.raises(ValueError, match="handler"):
-        documentation.LockerDesk(locker, " ")
-    desk = documentation.LockerDesk(locker, "Trainee")
+        documenting.LockerDesk(locker, " ")
+    desk = documenting.LockerDesk(locker, "Trainee")
     message = desk.add_upload("photo.png", b"\x89PNG fictional", "Witness A", "upload")
     assert "E0001" in message and hashlib.sha256(b"\x89PNG fictional").hexdigest() in message
     assert desk.check()[0]
@@ -164,3 +164,12 @@ def test_locker_desk_tamper_demonstration(locker):
         desk.alter_working_copy(None)
     with pytest.raises(ValueError, match="no item"):
         desk.restore("E0404")
+
+
+def test_the_old_module_names_are_the_same_modules():
+    from course import documentation
+    from course.widgets import documentation as old_views
+    from course.widgets import documenting as views
+
+    assert documentation is documenting and old_views is views
+    assert documentation.corroboration is documenting.corroboration

@@ -8,7 +8,7 @@ import hashlib
 import pytest
 
 from course.evidence import Locker
-from course.widgets import documentation as views
+from course.widgets import documenting as views
 
 
 @pytest.fixture

@@ -218,7 +218,7 @@ def test_plan_shapes(measures, rules):
     frame = pd.DataFrame({"phase": ["escalation"], "measure_id": ["arms-embargo"]})
     assert r2p.violated_rules(frame, measures, only(rules, "coercive-before-peaceful")) == [
         "coercive-before-peaceful"]
-    with pytest.raises(ValueError, match="lack column"):
+    with pytest.raises(ValueError, match="lacks column"):
         r2p.evaluate(frame.rename(columns={"phase": "when"}), measures, rules)
     with pytest.raises(ValueError, match="list of"):
         r2p.evaluate("peace-talks", measures, rules)
@@ -244,7 +244,7 @@ def test_bad_toolbox_rows_are_named(measures):
         r2p.check_measures(bad)
     with pytest.raises(ValueError, match="unique"):
         r2p.check_measures(pd.concat([measures, measures.head(1)]))
-    with pytest.raises(ValueError, match="lack column"):
+    with pytest.raises(ValueError, match="lacks column"):
         r2p.check_measures(measures.drop(columns="actor"))
 
 
@@ -397,7 +397,7 @@ def test_measure_places_and_counts(measures):
     assert set(located["place_id"]) == {"X1", "X2", "C1"}
     counts = r2p.measures_per_province(chosen, measures, PLACES, ["P01", "P02", "P03", "P04"])
     assert counts.to_dict() == {"P01": 1, "P02": 3, "P03": 2, "P04": 1}
-    with pytest.raises(ValueError, match="lack column"):
+    with pytest.raises(ValueError, match="lacks column"):
         r2p.measure_places(chosen, measures, PLACES.drop(columns="kind"))
 
 
@@ -416,7 +416,7 @@ def test_report_themes_and_filter():
     assert list(r2p.reports_for_theme(REPORTS, "all")["symbol"])[0] == "A/63/677"
     with pytest.raises(ValueError, match="no report has the theme 'weather'"):
         r2p.reports_for_theme(REPORTS, "weather")
-    with pytest.raises(ValueError, match="lack column"):
+    with pytest.raises(ValueError, match="lacks column"):
         r2p.report_themes(REPORTS.drop(columns="themes"))
 
 
@@ -427,3 +427,39 @@ def test_findings_table(measures, rules):
     assert table.loc[table["rule_id"] == "economic-sanctions-harm", "measures"].item() == \
         "trade-embargo"
     assert r2p.findings_table([]).empty
+
+
+# --- the parsed toolbox -------------------------------------------------------------------------
+
+def test_a_toolbox_is_parsed_once_however_often_it_is_used(measures, rules, monkeypatch):
+    from course.r2p import toolbox
+
+    parses = []
+    parse = toolbox._parse
+    monkeypatch.setattr(toolbox, "_parse", lambda table: parses.append(1) or parse(table))
+    sim = r2p.ResponseSimulator(measures, rules)
+    for _ in r2p.PHASES:
+        sim.choose(sorted(sim.available().index)[0])
+        sim.feedback()
+        sim.advance()
+    sim.summary(), sim.plan(), sim.feedback()
+    box = sim.toolbox
+    r2p.evaluate(sim.steps, box, rules), r2p.plan_summary(sim.steps, box)
+    r2p.order_plan(sim.measure_ids(), box), r2p.measure_places(sim.measure_ids(), box,
+                                                                data.load("scenario_places"))
+    assert len(parses) == 1, "a Toolbox passed on is used as it is, never parsed again"
+    r2p.evaluate(sim.steps, measures, rules)  # a raw table is parsed, once per call
+    assert len(parses) == 2
+
+
+def test_toolbox_accepts_the_raw_or_the_parsed_table_alike(measures):
+    raw, box = r2p.Toolbox(measures), r2p.Toolbox.of(r2p.Toolbox(measures).table)
+    assert raw.table.equals(box.table) and r2p.Toolbox.of(raw) is raw
+    assert "peace-talks" in raw and len(raw) == len(measures)
+    assert bool(raw.at("arms-embargo", "coercive")) and not raw.at("peace-talks", "coercive")
+    assert set(raw.available_in("aftermath").index) == {
+        m for m in raw.table.index if "aftermath" in raw.at(m, "phases")}
+    with pytest.raises(ValueError, match="unknown measure 'drones'"):
+        raw.ids(["peace-talks", "drones"])
+    with pytest.raises(ValueError, match="list of measure ids"):
+        raw.ids("peace-talks")

@@ -76,5 +76,5 @@ def test_report_timeline_filters_by_theme():
 
 
 def test_report_timeline_rejects_a_table_without_themes():
-    with pytest.raises(ValueError, match="lack column"):
+    with pytest.raises(ValueError, match="lacks column"):
         views.report_timeline(pd.DataFrame({"year": [2009]}))

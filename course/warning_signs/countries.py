@@ -27,7 +27,7 @@ def source_country_notes(table: pd.DataFrame) -> pd.DataFrame:
     discusses it, joined by "; ") and ``note`` (each source's one-line note, with its key).
     """
     require_columns(table, ["iso3", "name", "source", "note"], "the source-countries table",
-                    "data.load('source_countries')")
+                    "load it with data.load('source_countries')")
     rows = table.assign(key=[SOURCE_KEYS.get(str(s).split(":")[0].strip(), str(s))
                              for s in table["source"]])
     out = rows.groupby("iso3", sort=True).agg(
@@ -47,7 +47,7 @@ def risk_by_country(table: pd.DataFrame, outlines: Mapping, year: int | None = N
     them; they are never silently dropped.
     """
     require_columns(table, ["risk"], "the country table",
-                    "data.load_user_csv(path, 'country_risk')")
+                    "load it with data.load_user_csv(path, 'country_risk')")
     if "iso3" not in table.columns and "country" not in table.columns:
         raise ValueError("The country table needs an iso3 or a country column; "
                          "load it with course.data.load_user_csv(path, 'country_risk').")

@@ -70,7 +70,7 @@ def by_group(factors_on: Iterable) -> pd.Series:
 def factor_names(risk_factors: pd.DataFrame) -> dict[int, str]:
     """Factor number -> name, from the ``risk_factors`` reference table (checked for 1-14)."""
     require_columns(risk_factors, ["number", "name"], "the risk-factors table",
-                    "data.load('risk_factors')")
+                    "load it with data.load('risk_factors')")
     names = {check_factor(n): str(name) for n, name in
              zip(risk_factors["number"], risk_factors["name"], strict=True)}
     missing = [n for n in FACTORS if n not in names]

@@ -17,8 +17,8 @@ from course.warning_signs.factors import FACTORS, check_factor
 INDICATOR_COLUMNS = ("province_id", "month", "indicator", "value")
 CATALOGUE_COLUMNS = ("indicator", "risk_factor", "threshold", "direction")
 FACTORS_MEASURE = "factors"  # the measure name for "count of risk factors present"
-INDICATORS_HINT = "data.load('scenario_indicators')"
-CATALOGUE_HINT = "data.load('scenario_indicator_catalogue')"
+INDICATORS_HINT = "load it with data.load('scenario_indicators')"
+CATALOGUE_HINT = "load it with data.load('scenario_indicator_catalogue')"
 
 
 def months_of(indicators: pd.DataFrame) -> list[str]:

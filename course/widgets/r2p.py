@@ -19,12 +19,13 @@ from course.widgets import guard, message_html, show_message
 __all__ = ["findings_html", "response_simulator", "report_timeline"]
 
 
-def findings_html(findings: list[r2p.Finding], measures: pd.DataFrame | None = None) -> str:
+def findings_html(findings: list[r2p.Finding],
+                  measures: pd.DataFrame | r2p.Toolbox | None = None) -> str:
     """Feedback as an accessible list: the rule, why (with its source), and what to do."""
     if not findings:
         return message_html("No rule is broken by your plan so far.", "ok")
-    table = r2p.check_measures(measures) if measures is not None else None
-    label = (lambda m: table.at[m, "label"]) if table is not None else str
+    box = r2p.Toolbox.of(measures) if measures is not None else None
+    label = (lambda m: box.at(m, "label")) if box is not None else str
     items = []
     for f in findings:
         steps = ", ".join(html.escape(label(m)) for m in f.measures)
@@ -122,7 +123,7 @@ def response_simulator(sim: r2p.ResponseSimulator) -> W.VBox:
         findings = guard(status, sim.advance)
         if findings is not None:
             feedback.value = (f"<b>Feedback at the end of {html.escape(ended)}</b>"
-                              + findings_html(findings, sim.measures))
+                              + findings_html(findings, sim.toolbox))
             show_message(status, f"Phase '{ended}' is over.", "info")
             refresh()
 
