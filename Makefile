@@ -75,6 +75,13 @@ lock:
 clean:
 	rm -rf $(VENV) .pytest_cache
 
+## The fast lane, in under a minute: ruff and every test not marked slow, browser or hub.
+## (`make test` still runs everything.)
+.PHONY: check
+check: install
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -n 2 -q -m "not slow and not browser and not hub" $(PYTEST_ARGS)
+
 ## Maintainer tools (tools/, never installed with the course): rebuild what the course ships.
 .PHONY: rehash scenario vendor world-outlines
 

@@ -33,6 +33,13 @@ def chromium_unavailable() -> str | None:
     return None
 
 
+def pytest_collection_modifyitems(config, items):
+    """A test that drives the browser is a browser test, marked or not (``-m "not browser"``)."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+
+
 @pytest.fixture(scope="session")
 def browser():
     reason = chromium_unavailable()

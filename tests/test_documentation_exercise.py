@@ -17,6 +17,9 @@ from tests.exercise_mistakes import (
     source_of,
 )
 
+# Every test runs the exercise notebook (once per module, in a fixture): seconds each.
+pytestmark = pytest.mark.slow
+
 SOURCE = source_of("ex03_documentation")
 
 MISTAKES = {

@@ -38,6 +38,7 @@ def test_the_syllabus_lists_exercises():
     assert EXERCISES, "course/syllabus.yml lists no exercises"
 
 
+@pytest.mark.slow  # runs nbgrader on the whole notebook: 8-20 s per exercise
 @pytest.mark.parametrize("assignment, notebook", EXERCISES, ids=[e[0] for e in EXERCISES])
 def test_exercise_meets_the_release_contract(assignment, notebook, tmp_path):
     expected = COURSE / "exercises" / "source" / assignment / f"{assignment}.md"

@@ -141,6 +141,7 @@ def _write_students(db_url: str, start: int, count: int, lock: str) -> None:
             gb.update_or_create_student(f"s{i:04d}", first_name=f"n{i}")
 
 
+@pytest.mark.slow  # six processes or two kernel start-ups: 6-10 s
 def test_no_gradebook_write_is_lost_under_parallel_load(tmp_path):
     from nbgrader.api import Gradebook
 
@@ -160,6 +161,7 @@ def test_no_gradebook_write_is_lost_under_parallel_load(tmp_path):
         assert len(gb.students) == 150
 
 
+@pytest.mark.slow  # six processes or two kernel start-ups: 6-10 s
 def test_a_killed_fork_server_is_replaced_for_the_next_kernel(secret):
     pool = kernels.KernelPool(kernels.PoolSettings(level="user", limits=LIMITS,
                                                    hide=[str(secret)]))

@@ -15,6 +15,9 @@ from tests.exercise_mistakes import (
     source_of,
 )
 
+# Every test runs the exercise notebook (once per module, in a fixture): seconds each.
+pytestmark = pytest.mark.slow
+
 SOURCE = source_of("ex02_pyramid_of_hate")
 
 # A mistake a trainee could make in each answer, which passes that task's visible tests.

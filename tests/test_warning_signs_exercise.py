@@ -15,6 +15,9 @@ from tests.exercise_mistakes import (
     source_of,
 )
 
+# Every test runs the exercise notebook (once per module, in a fixture): seconds each.
+pytestmark = pytest.mark.slow
+
 SOURCE = source_of("ex01_warning_signs")
 
 MISTAKES = {
