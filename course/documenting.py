@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
+from course.checks import require_columns
 from course.evidence import VOCABULARIES, InvalidRecord, Locker, validate_incident
 from course.evidence.pseudonyms import normalise_name
 
@@ -25,13 +26,7 @@ OTHER_INFORMATION = {"media": "media-report", "official": "document",
 RELIABILITY_ORDER = {"low": 0, "medium": 1, "high": 2}
 REPORT_COLUMNS = ("report_id", "source_id", "event_start", "event_end", "place_id",
                   "victim_group", "perpetrator_type")
-
-
-def _need(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{what} lacks column(s) {', '.join(missing)}; "
-                         f"load it with data.load(...) or add them")
+REPORTS_FIX = "load it with data.load('scenario_incident_reports')"
 
 
 def report_to_record(report: Mapping, sources: pd.DataFrame) -> dict:
@@ -98,7 +93,7 @@ def duplicate_pairs(reports: pd.DataFrame, window_days: int = 3) -> pd.DataFrame
     differently (an official source calling a disappearance a detention). Each pair is a
     candidate for a person to check, not a conclusion.
     """
-    _need(reports, REPORT_COLUMNS, "the reports table")
+    require_columns(reports, REPORT_COLUMNS, "the reports table", REPORTS_FIX)
     if window_days < 0:
         raise ValueError(f"window_days must be 0 or more, not {window_days}")
     frame = reports.assign(_start=pd.to_datetime(reports["event_start"]))
@@ -146,8 +141,9 @@ def corroboration(reports: pd.DataFrame, sources: pd.DataFrame,
                   event_column: str = "event_id") -> pd.DataFrame:
     """Per event: reports, sources, *independent* sources (distinct affiliations), the most
     reliable source's rating, and whether it is corroborated (2+ independent sources)."""
-    _need(reports, (event_column, "source_id"), "the reports table")
-    _need(sources, ("source_id", "affiliation", "reliability"), "the sources table")
+    require_columns(reports, (event_column, "source_id"), "the reports table", REPORTS_FIX)
+    require_columns(sources, ("source_id", "affiliation", "reliability"), "the sources table",
+                    "load it with data.load('scenario_sources')")
     unknown = sorted(set(reports["source_id"]) - set(sources["source_id"]))
     if unknown:
         raise ValueError(f"reports cite source(s) not in the sources table: {', '.join(unknown)}")
@@ -166,7 +162,7 @@ def incidents_by_province(reports: pd.DataFrame, events: pd.Series | None = None
     """Documented incidents per province: distinct (candidate) events, not raw reports, so a
     much-reported event is not counted three times. Provinces with none get 0 (default: every
     province of the scenario), so "nothing documented" is not mistaken for "no data"."""
-    _need(reports, ("report_id", "province_id"), "the reports table")
+    require_columns(reports, ("report_id", "province_id"), "the reports table", REPORTS_FIX)
     events = candidate_events(reports) if events is None else events
     if provinces is None:
         from course import data

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import folium
 import pandas as pd
 
+from course.checks import require_columns
 from course.maps.offline import OnlineResourceError, offline_html
 from course.palette import NO_DATA, QUALITATIVE, SEQUENTIAL
 
@@ -268,9 +269,8 @@ def add_points(view: MapView, points: pd.DataFrame, *, x: str = "x", y: str = "y
 
     ``x``/``y`` are plane coordinates on a ``Simple`` map, or longitude/latitude columns.
     """
-    missing = [c for c in (x, y, label, *columns) if c not in points.columns]
-    if missing:
-        raise ValueError(f"points table lacks column(s) {', '.join(missing)}")
+    require_columns(points, (x, y, label, *columns), "the points table",
+                    "give one row per place (e.g. data.load('scenario_places'))")
     for _, row in points.iterrows():
         text = "<br>".join([f"<b>{html.escape(str(row[label]))}</b>",
                             *(f"{html.escape(c)}: {html.escape(str(row[c]))}" for c in columns)])
