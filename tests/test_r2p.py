@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from course import data, r2p
+from tests.helpers.tables import SG_REPORTS as REPORTS
 
 
 def _load(name: str) -> pd.DataFrame:
@@ -399,13 +400,6 @@ def test_measure_places_and_counts(measures):
     assert counts.to_dict() == {"P01": 1, "P02": 3, "P03": 2, "P04": 1}
     with pytest.raises(ValueError, match="lacks column"):
         r2p.measure_places(chosen, measures, PLACES.drop(columns="kind"))
-
-
-REPORTS = pd.DataFrame({
-    "year": [2010, 2009, 2024], "symbol": ["A/64/864", "A/63/677", "A/78/901"],
-    "title": ["Early warning", "Implementing", "Commitment"],
-    "themes": ["early warning", "pillars; implementation", "prevention;protection;early warning"],
-})
 
 
 def test_report_themes_and_filter():

@@ -5,14 +5,14 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from course import r2p
+from course import data, r2p
 from course.widgets import r2p as views
-from tests.test_r2p import REPORTS, _load
+from tests.helpers.tables import SG_REPORTS as REPORTS
 
 
 @pytest.fixture()
 def sim():
-    return r2p.ResponseSimulator(_load("r2p_measures"), _load("r2p_rules"))
+    return r2p.ResponseSimulator(data.load("r2p_measures"), data.load("r2p_rules"))
 
 
 def test_simulator_view_adds_ends_phases_and_summarises(sim):

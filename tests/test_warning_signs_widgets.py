@@ -1,6 +1,6 @@
 """The Module 1 views, driven as a trainee would: change the dropdowns, click, read the output.
 
-The workbench runs on the hand-made tables of test_warning_signs; the time-slider map needs the
+The workbench runs on the hand-made tables of tests/helpers/tables.py; the time-slider map needs the
 scenario's province outlines, so it runs on the real datasets.
 """
 
@@ -11,7 +11,7 @@ import pytest
 from course import warning_signs as ws
 from course.widgets import warning_signs as views
 from tests.conftest import ROOT
-from tests.test_warning_signs import CATALOGUE, make_indicators
+from tests.helpers.tables import CATALOGUE, make_indicators
 
 
 def _find(widget, kind, description=None):
