@@ -27,8 +27,6 @@ from pathlib import Path
 
 from . import course_root, sandbox
 
-LOCK_NAME = "gradebook.lock"
-
 
 def serialize_gradebook(lock_path: Path) -> None:
     """See grading.nbgrader_setup.serialize_gradebook (imported late: it needs nbgrader)."""
@@ -49,7 +47,7 @@ class Outcome:
 def source_imports(course_dir, assignment: str) -> list[str]:
     """Modules the assignment's source notebooks import: worth importing before any fork."""
     names = set()
-    for path in sorted((Path(course_dir) / "source" / assignment).glob("*.ipynb")):
+    for path in course_root.CourseRoot(course_dir).notebooks("source", assignment):
         for cell in json.loads(path.read_text(encoding="utf-8")).get("cells", []):
             if cell.get("cell_type") != "code":
                 continue
@@ -97,12 +95,12 @@ def _pool_settings(course_dir, assignments: list[str], settings: Settings, index
 
 
 def load_outcomes(course_dir, assignment) -> dict[str, dict]:
-    path = course_root.state_dir(course_dir, assignment) / "autograde.json"
+    path = course_root.CourseRoot(course_dir).outcomes_path(assignment)
     return json.loads(path.read_text()) if path.exists() else {}
 
 
 def _save_outcomes(course_dir, assignment, outcomes: dict[str, Outcome]) -> None:
-    path = course_root.state_dir(course_dir, assignment) / "autograde.json"
+    path = course_root.CourseRoot(course_dir).outcomes_path(assignment)
     data = load_outcomes(course_dir, assignment)
     data.update({k: asdict(v) for k, v in outcomes.items()})
     tmp = path.with_suffix(".tmp")
@@ -155,12 +153,13 @@ def autograde_many(course_dir, assignments: list[str], settings: Settings | None
     from tqdm import tqdm
 
     settings = settings or Settings()
-    course_dir = Path(course_dir).resolve()
+    course = course_root.CourseRoot(course_dir)
+    course_dir = course.root
     for assignment in assignments:
-        course_root.check_assignment(course_dir, assignment)
+        course.check_assignment(assignment)
     if settings.level == "root":
-        course_root.ensure_private(course_dir)
-    todo = [(a, s) for a in assignments for s in course_root.submitted_students(course_dir, a)
+        course.ensure_private()
+    todo = [(a, s) for a in assignments for s in course.students("submitted", a)
             if students is None or s in students]
     total = len(todo)
     outcomes: dict[tuple[str, str], Outcome] = {}
@@ -168,7 +167,7 @@ def autograde_many(course_dir, assignments: list[str], settings: Settings | None
         return outcomes
     nworkers = max(1, min(settings.workers, len(todo)))
     lease = sandbox.UserLease(2 * nworkers) if settings.level == "root" else None
-    log = open(course_root.state_dir(course_dir, "") / "workers.log", "a")  # noqa: SIM115
+    log = open(course.workers_log, "a")  # noqa: SIM115
     # Kernel folders (copies of submissions) live here; removed at the end even if a worker
     # was killed before it could clean up.
     run_dir = tempfile.mkdtemp(prefix="upstream-sandbox-")
@@ -255,4 +254,5 @@ def _achieved(settings: Settings) -> list[str]:
 
 def _discard_autograded(course_dir: Path, assignment: str, student: str) -> None:
     """A submission stopped half-way leaves no autograded folder (as nbgrader does on errors)."""
-    shutil.rmtree(course_dir / "autograded" / student / assignment, ignore_errors=True)
+    shutil.rmtree(course_root.CourseRoot(course_dir).autograded(student, assignment),
+                  ignore_errors=True)

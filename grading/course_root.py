@@ -5,7 +5,10 @@ A course root holds student data (submissions, grades), so it must live outside 
 
 from __future__ import annotations
 
+import copy
+import glob
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -77,8 +80,9 @@ def init(course_dir: str | Path, *, course_id: str = "upstream", db_url: str | N
     db_url = db_url or f"sqlite:///{root / 'gradebook.db'}"
     (root / "nbgrader_config.py").write_text(
         CONFIG_TEMPLATE.format(course_id=course_id, root=str(root), db_url=db_url))
+    course = CourseRoot(root)
     for name in assignments:
-        copy_source(src / name, root / "source" / name)
+        copy_source(src / name, course.source(name))
     return root
 
 
@@ -100,65 +104,213 @@ def copy_source(folder: Path, target: Path) -> None:
 
 
 def load_config(course_dir: str | Path) -> Config:
-    """The course's nbgrader_config.py as a traitlets Config (root and paths made absolute)."""
-    root = Path(course_dir).expanduser().resolve()
-    cfg_file = root / "nbgrader_config.py"
-    if not cfg_file.is_file():
-        raise CourseError(f"{root} is not a course root (no nbgrader_config.py); create one "
-                          f"with: python -m grading init {root}")
-    from traitlets.config.loader import PyFileConfigLoader
+    """The course's nbgrader_config.py as a traitlets Config (root made absolute)."""
+    return CourseRoot(course_dir).config
 
-    cfg = PyFileConfigLoader(cfg_file.name, path=str(root)).load_config()
-    cfg.CourseDirectory.root = str(root)
-    return cfg
 
+class CourseRoot:
+    """One nbgrader course root: its folder (resolved once), its config, and every path in it.
+
+    Step folders (``source``, ``release``, ``submitted``, ``autograded``, ``feedback``) come from
+    nbgrader's own ``CourseDirectory.format_path``, so a course that changes
+    ``directory_structure`` or a ``*_directory`` name in its nbgrader_config.py is followed
+    everywhere. Our own records (outcomes per run, marks, the gradebook lock) live in
+    ``STATE_DIR`` inside the root; their names are defined here and nowhere else.
+    """
+
+    LOCK_NAME = "gradebook.lock"       # every gradebook session holds an flock on it
+    WORKERS_LOG = "workers.log"        # stderr of the grading workers
+    OUTCOMES = "autograde.json"        # per assignment: outcome of each student's last run
+    MARKS = "marks.yml"                # per assignment: the instructor's marking file
+
+    def __init__(self, course_dir: str | Path):
+        self.root = Path(course_dir).expanduser().resolve()
+        if not (self.root / "nbgrader_config.py").is_file():
+            raise CourseError(f"{self.root} is not a course root (no nbgrader_config.py); "
+                              f"create one with: python -m grading init {self.root}")
+        self._config: Config | None = None
+        self._coursedir = None
+
+    def __repr__(self) -> str:
+        return f"CourseRoot({str(self.root)!r})"
+
+    # ---- configuration ------------------------------------------------------------------
+    @property
+    def config(self) -> Config:
+        """nbgrader_config.py as a traitlets Config, with the root pinned to this folder.
+        A fresh copy each time: callers may change it (e.g. preprocessor lists)."""
+        if self._config is None:
+            from traitlets.config.loader import PyFileConfigLoader
+
+            cfg = PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config()
+            cfg.CourseDirectory.root = str(self.root)
+            self._config = cfg
+        return copy.deepcopy(self._config)
+
+    @property
+    def course_id(self) -> str:
+        return self.coursedir.course_id
+
+    @property
+    def db_url(self) -> str:
+        return self.coursedir.db_url
+
+    @property
+    def coursedir(self):
+        """nbgrader's CourseDirectory for this root (nbgrader is imported on first use: it takes
+        seconds)."""
+        if self._coursedir is None:
+            from nbgrader.coursedir import CourseDirectory
+
+            self._coursedir = CourseDirectory(config=self.config)
+        return self._coursedir
+
+    def gradebook(self):
+        """nbgrader's Gradebook for this course, as a context manager."""
+        from nbgrader.api import Gradebook
+
+        return Gradebook(self.db_url, self.course_id)
+
+    def api(self, config: Config | None = None):
+        """nbgrader's NbGraderAPI on this root (``config``: a changed copy of ``self.config``)."""
+        from nbgrader.apps import NbGraderAPI
+        from nbgrader.coursedir import CourseDirectory
+
+        config = config if config is not None else self.config
+        return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+
+    # ---- step folders, through nbgrader's format_path -----------------------------------
+    STEPS = ("source", "release", "submitted", "autograded", "feedback", "solution")
+
+    def step_path(self, step: str, assignment: str, student: str = ".") -> Path:
+        """The folder of ``assignment`` (for ``student``) at nbgrader step ``step``."""
+        if step not in self.STEPS:
+            raise ValueError(f"unknown nbgrader step {step!r} (one of {', '.join(self.STEPS)})")
+        name = getattr(self.coursedir, f"{step}_directory")
+        return Path(os.path.normpath(self.coursedir.format_path(name, student, assignment)))
+
+    def source(self, assignment: str) -> Path:
+        return self.step_path("source", assignment)
+
+    def release(self, assignment: str) -> Path:
+        return self.step_path("release", assignment)
+
+    def submitted(self, student: str, assignment: str) -> Path:
+        return self.step_path("submitted", assignment, student)
+
+    def autograded(self, student: str, assignment: str) -> Path:
+        return self.step_path("autograded", assignment, student)
+
+    def feedback(self, student: str, assignment: str) -> Path:
+        return self.step_path("feedback", assignment, student)
+
+    def step_root(self, step: str) -> Path:
+        """The folder holding every student's ``step`` folders (e.g. ``submitted/``)."""
+        return self.root / getattr(self.coursedir, f"{step}_directory")
+
+    def notebooks(self, step: str, assignment: str, student: str = ".") -> list[Path]:
+        return sorted(self.step_path(step, assignment, student).glob("*.ipynb"))
+
+    def assignments(self) -> list[str]:
+        """Assignments with a folder in ``source/``, sorted."""
+        return self._ids("source", student=".")
+
+    def students(self, step: str, assignment: str) -> list[str]:
+        """Students with a folder of ``assignment`` at ``step`` (e.g. ``submitted``), sorted."""
+        return self._ids(step, assignment=assignment)
+
+    def _ids(self, step: str, *, student: str | None = None,
+             assignment: str | None = None) -> list[str]:
+        """The ids (of the one of ``student``/``assignment`` left as None) of the folders that
+        exist, read back the way nbgrader's converters do: a glob of ``format_path`` with
+        ``*``, matched against ``format_path(escape=True)``."""
+        cd, wanted = self.coursedir, "(?P<id>[^/]+)"
+        name = getattr(cd, f"{step}_directory")
+        pattern = cd.format_path(name, student or "*", assignment or "*")
+        regex = cd.format_path(name, re.escape(student) if student else wanted,
+                               re.escape(assignment) if assignment else wanted, escape=True)
+        found = set()
+        for path in glob.glob(pattern):
+            m = re.fullmatch(regex, path)
+            if m and os.path.isdir(path) and not m.group("id").startswith("."):
+                found.add(m.group("id"))
+        return sorted(found)
+
+    def check_assignment(self, assignment: str) -> None:
+        known = self.assignments()
+        if assignment not in known:
+            raise CourseError(f"no assignment {assignment!r} in {self.step_root('source')} "
+                              f"(known: {', '.join(known) or 'none'})")
+
+    # ---- our own records ----------------------------------------------------------------
+    def state_dir(self, assignment: str = "") -> Path:
+        """``STATE_DIR/<assignment>`` (created), or ``STATE_DIR`` itself."""
+        path = self.root / STATE_DIR / assignment
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def lock_path(self) -> Path:
+        """The file every gradebook session locks (see grading/README.md)."""
+        return self.state_dir() / self.LOCK_NAME
+
+    @property
+    def workers_log(self) -> Path:
+        return self.state_dir() / self.WORKERS_LOG
+
+    def outcomes_path(self, assignment: str) -> Path:
+        return self.state_dir(assignment) / self.OUTCOMES
+
+    def marks_path(self, assignment: str) -> Path:
+        return self.state_dir(assignment) / self.MARKS
+
+    # ---- permissions --------------------------------------------------------------------
+    def is_private(self) -> bool:
+        return is_private(self.root)
+
+    def ensure_private(self) -> bool:
+        return ensure_private(self.root)
+
+
+# ---- the old module-level names (thin wrappers; prefer CourseRoot) -------------------------
 
 def coursedir(course_dir: str | Path, config: Config | None = None):
-    """nbgrader's CourseDirectory for the course root (nbgrader is imported only when needed:
-    it takes seconds, and the autograde orchestrator does not need it)."""
+    """nbgrader's CourseDirectory for the course root (or for ``config``, a changed copy)."""
+    if config is None:
+        return CourseRoot(course_dir).coursedir
     from nbgrader.coursedir import CourseDirectory
 
-    config = config if config is not None else load_config(course_dir)
     return CourseDirectory(config=config)
 
 
 def assignments(course_dir: str | Path) -> list[str]:
-    source = Path(course_dir).resolve() / "source"
-    return sorted(p.name for p in source.iterdir() if p.is_dir()) if source.is_dir() else []
+    return CourseRoot(course_dir).assignments()
 
 
 def check_assignment(course_dir: str | Path, assignment: str) -> None:
-    if assignment not in assignments(course_dir):
-        known = ", ".join(assignments(course_dir)) or "none"
-        raise CourseError(f"no assignment {assignment!r} in {Path(course_dir) / 'source'} "
-                          f"(known: {known})")
+    CourseRoot(course_dir).check_assignment(assignment)
 
 
 def state_dir(course_dir: str | Path, assignment: str) -> Path:
-    path = Path(course_dir).resolve() / STATE_DIR / assignment
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return CourseRoot(course_dir).state_dir(assignment)
 
 
 def submitted_students(course_dir: str | Path, assignment: str) -> list[str]:
-    sub = Path(course_dir).resolve() / "submitted"
-    if not sub.is_dir():
-        return []
-    return sorted(p.name for p in sub.iterdir() if (p / assignment).is_dir())
+    return CourseRoot(course_dir).students("submitted", assignment)
 
 
 def release_notebooks(course_dir: str | Path, assignment: str) -> list[Path]:
-    rel = Path(course_dir).resolve() / "release" / assignment
-    return sorted(rel.glob("*.ipynb"))
+    return CourseRoot(course_dir).notebooks("release", assignment)
 
 
 def is_private(path: Path) -> bool:
     """True when no one but the owner (and group) can enter ``path``."""
-    return not (path.stat().st_mode & 0o007)
+    return not (Path(path).stat().st_mode & 0o007)
 
 
 def ensure_private(path: Path) -> bool:
     """Take away 'other' permissions from the course root; True if it had to change."""
+    path = Path(path)
     if is_private(path):
         return False
     os.chmod(path, path.stat().st_mode & ~0o007)

@@ -14,17 +14,15 @@ from collections import Counter
 from pathlib import Path
 
 import nbformat
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import MissingEntry
 from nbgrader.plugins import CsvExportPlugin
 
 from . import course_root, integrity
 
 
 def export_csv(course_dir, out) -> Path:
-    config = course_root.load_config(course_dir)
     out = Path(out).resolve()
-    with Gradebook(config.CourseDirectory.db_url,
-                   config.CourseDirectory.get("course_id", "")) as gb:
+    with course_root.CourseRoot(course_dir).gradebook() as gb:
         CsvExportPlugin(to=str(out)).export(gb)
     return out
 
@@ -35,11 +33,9 @@ def _score(grade) -> float:
 
 def collect_stats(course_dir, assignment: str) -> dict:
     """Scores, per-cell pass rates and failing tests of one assignment, from the gradebook."""
-    config = course_root.load_config(course_dir)
-    course_dir = Path(course_dir).resolve()
+    course = course_root.CourseRoot(course_dir)
     stats = {"scores": [], "max": 0.0, "cells": {}, "errors": {}}
-    with Gradebook(config.CourseDirectory.db_url,
-                   config.CourseDirectory.get("course_id", "")) as gb:
+    with course.gradebook() as gb:
         try:
             a = gb.find_assignment(assignment)
         except MissingEntry:
@@ -56,7 +52,9 @@ def collect_stats(course_dir, assignment: str) -> dict:
                     cell["total"] += 1
                     if grade.max_score and _score(grade) >= float(grade.max_score):
                         cell["passed"] += 1
-    for path in sorted((course_dir / "autograded").glob(f"*/{assignment}/*.ipynb")):
+    paths = [p for s in course.students("autograded", assignment)
+             for p in course.notebooks("autograded", assignment, s)]
+    for path in paths:
         try:
             nb = nbformat.read(path, as_version=4)
         except Exception:  # noqa: BLE001 - an unreadable notebook is reported by integrity

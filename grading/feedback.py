@@ -18,7 +18,6 @@ from pathlib import Path
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbformat import NotebookNode
-from nbgrader.apps import NbGraderAPI
 from nbgrader.preprocessors import GetGrades, NbGraderPreprocessor
 from nbgrader.utils import is_grade, is_solution
 
@@ -120,7 +119,7 @@ def all_hidden_lines(course_dir: Path, assignment: str) -> list[str]:
     import nbformat
 
     lines = []
-    for path in sorted((course_dir / "source" / assignment).glob("*.ipynb")):
+    for path in course_root.CourseRoot(course_dir).notebooks("source", assignment):
         for cell in nbformat.read(path, as_version=4).cells:
             lines += hidden_lines_of(cell.source)
     return sorted(set(lines))
@@ -128,22 +127,20 @@ def all_hidden_lines(course_dir: Path, assignment: str) -> list[str]:
 
 def generate(course_dir, assignment: str) -> dict[str, str]:
     """Write feedback/<student>/<assignment>/*.html; returns per student 'ok' or the problem."""
-    course_dir = Path(course_dir).resolve()
-    course_root.check_assignment(course_dir, assignment)
-    config = course_root.load_config(course_dir)
+    course = course_root.CourseRoot(course_dir)
+    course.check_assignment(assignment)
+    config = course.config
     config.GenerateFeedback.preprocessors = [HideHiddenTests, GetGrades,
                                              CSSHTMLHeaderPreprocessor]
-    api = NbGraderAPI(coursedir=course_root.coursedir(course_dir, config), config=config)
-    hidden = all_hidden_lines(course_dir, assignment)
+    api = course.api(config)
+    hidden = all_hidden_lines(course.root, assignment)
     results = {}
-    autograded = course_dir / "autograded"
-    students = sorted(p.name for p in autograded.iterdir() if (p / assignment).is_dir()) \
-        if autograded.is_dir() else []
+    students = course.students("autograded", assignment)
     if not students:
         return results
     res = api.generate_feedback(assignment, force=True)  # one nbgrader run for everyone
     for student in students:
-        pages = sorted((course_dir / "feedback" / student / assignment).glob("*.html"))
+        pages = sorted(course.feedback(student, assignment).glob("*.html"))
         if not pages:
             results[student] = "nbgrader generate_feedback wrote nothing: " + (
                 (res.get("error") or res.get("log") or "no log").strip().splitlines() or [""])[-1]

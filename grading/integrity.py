@@ -141,11 +141,11 @@ def runtime_problems(autograded_nb, name: str) -> list[Problem]:
     return problems
 
 
-def check_submission(course_dir: Path, assignment: str, student: str,
+def check_submission(course: course_root.CourseRoot, assignment: str, student: str,
                      outcome: dict | None) -> SubmissionReport:
     report = SubmissionReport(student)
-    folder = course_dir / "submitted" / student / assignment
-    released = {p.name: p for p in course_root.release_notebooks(course_dir, assignment)}
+    folder = course.submitted(student, assignment)
+    released = {p.name: p for p in course.notebooks("release", assignment)}
     present = sorted(p.name for p in folder.glob("*.ipynb"))
     unreadable = False
     for name, rel_path in released.items():
@@ -173,7 +173,7 @@ def check_submission(course_dir: Path, assignment: str, student: str,
     tampered = bool(report.problems)
     if outcome and outcome.get("status") == "graded":
         for name in released:
-            path = course_dir / "autograded" / student / assignment / name
+            path = course.autograded(student, assignment) / name
             if path.exists():
                 report.problems += runtime_problems(nbformat.read(path, as_version=4), name)
     if outcome is None:
@@ -188,14 +188,14 @@ def check_submission(course_dir: Path, assignment: str, student: str,
 
 
 def report(course_dir, assignment: str) -> list[SubmissionReport]:
-    course_dir = Path(course_dir).resolve()
-    course_root.check_assignment(course_dir, assignment)
-    if not course_root.release_notebooks(course_dir, assignment):
+    course = course_root.CourseRoot(course_dir)
+    course.check_assignment(assignment)
+    if not course.notebooks("release", assignment):
         raise course_root.CourseError(f"{assignment} has no release yet: run `python -m grading "
-                                      f"release {assignment} --course-dir {course_dir}`")
-    outcomes = autograde.load_outcomes(course_dir, assignment)
-    return [check_submission(course_dir, assignment, s, outcomes.get(s))
-            for s in course_root.submitted_students(course_dir, assignment)]
+                                      f"release {assignment} --course-dir {course.root}`")
+    outcomes = autograde.load_outcomes(course.root, assignment)
+    return [check_submission(course, assignment, s, outcomes.get(s))
+            for s in course.students("submitted", assignment)]
 
 
 def format_text(reports: list[SubmissionReport]) -> str:

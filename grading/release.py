@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from nbgrader.apps import NbGraderAPI
 from nbgrader.utils import is_grade, is_solution
 from nbgrader.validator import Validator
 
@@ -135,19 +134,19 @@ def check_validation(config, source_path: Path, release_path: Path, name: str) -
 
 def release(course_dir: str | Path, assignment: str, *, validate: bool = True) -> ReleaseReport:
     """``nbgrader generate_assignment`` for one assignment, then the release checks."""
-    course_root.check_assignment(course_dir, assignment)
-    config = course_root.load_config(course_dir)
-    api = NbGraderAPI(coursedir=course_root.coursedir(course_dir, config), config=config)
+    course = course_root.CourseRoot(course_dir)
+    course.check_assignment(assignment)
+    config = course.config
+    api = course.api(config)
     result = api.generate_assignment(assignment, force=True, create=True)
     report = ReleaseReport(assignment)
     if not result["success"]:
         report.problems.append(f"nbgrader generate_assignment failed:\n{result.get('log', '')}"
                                f"\n{result.get('error', '')}")
         return report
-    root = Path(course_dir).resolve()
-    for source_path in sorted((root / "source" / assignment).glob("*.ipynb")):
+    for source_path in course.notebooks("source", assignment):
         name = source_path.name
-        release_path = root / "release" / assignment / name
+        release_path = course.release(assignment) / name
         report.notebooks.append(name)
         source_nb = nbformat.read(source_path, as_version=4)
         release_nb = nbformat.read(release_path, as_version=4)

@@ -19,8 +19,6 @@ import time
 
 from . import course_root, forkserver
 
-LOCK_NAME = "gradebook.lock"
-
 
 def _send(msg) -> None:
     sys.stdout.write(json.dumps(msg) + "\n")
@@ -36,13 +34,14 @@ def worker_main(args: dict) -> None:
     sys.modules.setdefault("rfc3987_syntax", None)
     # The fork server warms up (imports ipykernel, pandas, ...) while we import nbgrader.
     server = forkserver.Client(args["pool"]["preload"])
-    from nbgrader.apps import NbGraderAPI
+    import nbgrader.apps  # noqa: F401 - now, while the fork server warms up
 
     from . import kernels
     from . import nbgrader_setup as setup
 
     course_dir, assignments = args["course_dir"], args["assignments"]
-    setup.serialize_gradebook(course_root.state_dir(course_dir, "") / LOCK_NAME)
+    course = course_root.CourseRoot(course_dir)
+    setup.serialize_gradebook(course.lock_path)
     setup.cache_schema_checks()
     config = setup.grading_config(course_dir, args["cell_timeout"])
     for assignment in assignments:
@@ -50,7 +49,7 @@ def worker_main(args: dict) -> None:
             _send(["fatal", f"{assignment} is not in the gradebook yet: run `python -m grading "
                             f"release {assignment} --course-dir {course_dir}` first"])
             return
-    gapi = NbGraderAPI(coursedir=course_root.coursedir(course_dir, config), config=config)
+    gapi = course.api(config)
     server.wait_ready()
     pool = kernels.KernelPool(kernels.PoolSettings(**args["pool"]), server)
     kernels.set_pool(pool)

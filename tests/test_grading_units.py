@@ -79,6 +79,39 @@ def test_commands_on_a_folder_that_is_not_a_course_root(tmp_path):
         course_root.load_config(tmp_path)
 
 
+
+def test_course_root_builds_every_path_with_nbgrader_format_path(tmp_path):
+    """A course that renames nbgrader's step folders and changes its directory structure in
+    nbgrader_config.py is followed by every path the pipeline builds."""
+    root = course_root.init(tmp_path / "course", source=fx.write_source(tmp_path / "src"))
+    with (root / "nbgrader_config.py").open("a") as cfg:
+        cfg.write('c.CourseDirectory.submitted_directory = "handed-in"\n'
+                  'c.CourseDirectory.directory_structure = "{nbgrader_step}/{assignment_id}/'
+                  '{student_id}"\n')
+    course = course_root.CourseRoot(root)
+    assert course.submitted("amina", fx.ASSIGNMENT) == root / "handed-in" / fx.ASSIGNMENT / "amina"
+    assert course.source(fx.ASSIGNMENT) == root / "source" / fx.ASSIGNMENT
+    for student in ("amina", "bo", ".ipynb_checkpoints"):
+        course.submitted(student, fx.ASSIGNMENT).mkdir(parents=True)
+    (root / "handed-in" / fx.ASSIGNMENT / "stray.txt").write_text("")
+    assert course.students("submitted", fx.ASSIGNMENT) == ["amina", "bo"]
+    assert course.students("autograded", fx.ASSIGNMENT) == []
+    assert course.assignments() == [fx.ASSIGNMENT]
+    assert course_root.submitted_students(root, fx.ASSIGNMENT) == ["amina", "bo"]  # old name
+    assert course.lock_path == root / course_root.STATE_DIR / "gradebook.lock"
+    assert course.outcomes_path("x").parent == root / course_root.STATE_DIR / "x"
+    assert course.db_url == f"sqlite:///{root / 'gradebook.db'}" and course.course_id == "upstream"
+    with pytest.raises(course_root.CourseError, match="no assignment 'ex99'.*known: fx01"):
+        course.check_assignment("ex99")
+
+
+def test_course_root_config_is_a_copy(tmp_path):
+    course = course_root.CourseRoot(course_root.init(tmp_path / "c",
+                                                     source=fx.write_source(tmp_path / "s")))
+    course.config.GenerateFeedback.preprocessors = ["changed"]
+    assert "GenerateFeedback" not in course.config
+
+
 # ---- release checks -----------------------------------------------------------------------------
 
 def test_release_checks_pass_on_a_proper_release():
