@@ -234,6 +234,14 @@ def test_destroying_the_key_makes_everything_unreadable(sealed, tmp_path):
         assert lk.read_bytes(item["item_id"]) == content
 
 
+def test_try_open_says_in_a_sentence_whether_a_locker_opens(sealed):
+    root = sealed.root
+    sealed.close()
+    assert evidence.try_open(root, passphrase=PASSPHRASE).startswith("Opened and checked. All intact")
+    assert evidence.try_open(root) == ("Refused: this locker is encrypted: open it with "
+                                       "Locker(folder, passphrase=...)")
+
+
 def test_a_plain_locker_has_no_key_to_destroy(tmp_path):
     with Locker(tmp_path / "plain") as lk, pytest.raises(LockerError, match="not encrypted"):
         lk.destroy_key(handler="h", confirm=True)

@@ -786,5 +786,16 @@ class Locker:
         return when
 
 
+def try_open(root: str | os.PathLike, **options) -> str:
+    """Open the locker in ``root`` (with ``Locker``'s options), check it, close it, and say in a
+    sentence what happened: for a notebook cell that shows a refusal without a traceback."""
+    try:
+        with Locker(root, **options) as locker:
+            report = locker.verify()
+    except LockerError as exc:
+        return f"Refused: {exc}"
+    return f"Opened and checked. {report.summary()}"
+
+
 __all__ = ["Anchor", "Locker", "LockerError", "REQUIRED", "SEALED", "record_hash",
-           "safe_filename"]
+           "safe_filename", "try_open"]
