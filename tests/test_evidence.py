@@ -12,7 +12,7 @@ import pytest
 
 from course import evidence
 from course.evidence import InvalidRecord, Locker, LockerError
-from tests.evidence_attacks import raw
+from tests.helpers.evidence_attacks import raw
 
 
 def good_record(**changes):

@@ -17,7 +17,7 @@ import time
 import pytest
 
 from course.evidence import Locker, LockerError
-from tests.evidence_attacks import every_byte, raw
+from tests.helpers.evidence_attacks import every_byte, raw
 
 ITEM_FIELDS = {"handler": "Someone else", "source": "Another source", "method": "forged",
                "filename": "other-name.txt", "size": 999, "added_utc": "2020-01-01T00:00:00+00:00",
