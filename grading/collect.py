@@ -647,7 +647,9 @@ def _take_from_exchange(fd: int, student: str, found, course: _Course, work: Pat
         foreign = sorted(u for u in got.owners if course.check_owner and u != uid)
         if foreign:
             who = ", ".join(course.who(u) for u in foreign)
-            out.refused.append(f"{name}: impersonation by {who} (owns {got.owners[foreign[0]]})")
+            owned = got.owners[foreign[0]]
+            out.refused.append(f"{name}: impersonation by {who}"
+                               + (f" (owns {owned})" if owned != name else ""))
             shutil.rmtree(staged)
             continue
         out.source = name
