@@ -40,7 +40,7 @@ def _collect(args) -> int:
     from . import collect
 
     rep = collect.collect(args.course_dir, args.assignment, args.source)
-    print("\n".join(collect.report_lines(rep, Path(args.course_dir).resolve() / "submitted")))
+    print("\n".join(collect.report_lines(rep)))
     return 0 if rep.collected else 1  # 1: nothing usable was collected
 
 

@@ -51,6 +51,7 @@ MOODLE_FILE = re.compile(r"^(?P<student>.+?)_(?P<uid>\d+)_assignsubmission_[a-z]
 MOODLE_DIR = re.compile(r"^(?P<student>.+?)_(?P<uid>\d+)_assignsubmission_\w*$")
 PLAIN_FILE = re.compile(r"^(?P<student>[^_]+)_(?P<name>.+)$")
 STAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f UTC"  # nbgrader's timestamp_format, in UTC
+RECORD = "collect.json"  # in CourseRoot.state_dir(assignment): the outcomes of the last run
 
 MAX_UNZIP = 2 * 1024**3       # bytes a zip may unpack to in all
 MAX_MEMBERS = 50_000          # entries in one zip
@@ -106,6 +107,7 @@ class StudentOutcome:
 @dataclass
 class CollectReport:
     source_kind: str = ""
+    dest: Path | None = None   # the course's submitted/ folder
     students: dict[str, StudentOutcome] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)   # entries that belong to no student
     warnings: list[str] = field(default_factory=list)
@@ -130,10 +132,10 @@ def student_id(raw: str) -> str | None:
     return cand if STUDENT_ID.match(cand) and ".." not in cand else None
 
 
-def report_lines(rep: CollectReport, dest: Path | None = None) -> list[str]:
+def report_lines(rep: CollectReport) -> list[str]:
     """What `python -m grading collect` prints: a summary, then one line per student."""
     n = len(rep.collected)
-    where = f" into {dest}" if dest else ""
+    where = f" into {rep.dest}" if rep.dest else ""
     kind = {"exchange": "an nbgrader exchange", "zip": "a zip"}.get(rep.source_kind,
                                                                   f"a {rep.source_kind}")
     lines = [f"collected {n} of {len(rep.students)} student(s) from {kind}{where}"]
@@ -459,18 +461,24 @@ def _expected_name(name: str, expected: list[str]) -> str:
     return stem if stem in expected else name
 
 
-# ---- the course's settings ------------------------------------------------------------------------
+# ---- the course's settings ----------------------------------------------------------------------
 
 @dataclass
 class _Course:
-    root: Path
+    paths: course_root.CourseRoot   # the course root, its config and every path in it
     assignment: str
-    coursedir: object
     check_owner: bool
     accounts: dict
     renames: dict          # UpstreamCollect.students: id from the download -> id to use
     owner_of: OwnerOf
     expected: list[str]
+
+    @property
+    def coursedir(self):
+        return self.paths.coursedir
+
+    def submitted(self, student: str) -> Path:
+        return self.paths.submitted(student, self.assignment)
 
     def rules(self, **kw) -> _Rules:
         cd = self.coursedir
@@ -496,13 +504,13 @@ class _Course:
         return f"uid {uid}" + (f" ({', '.join(dict.fromkeys(names))})" if names else "")
 
     def due_date(self) -> datetime | None:
-        from nbgrader.api import Gradebook, MissingEntry
+        from nbgrader.api import MissingEntry
 
-        url = self.coursedir.db_url
+        url = self.paths.db_url
         if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
             return None
         try:
-            with Gradebook(url, self.coursedir.course_id) as gb:
+            with self.paths.gradebook() as gb:
                 return gb.find_assignment(self.assignment).duedate
         except MissingEntry:
             return None
@@ -511,9 +519,9 @@ class _Course:
 
 
 def _course(course_dir, assignment: str, accounts, owner_of) -> _Course:
-    root = Path(course_dir).expanduser().resolve()
-    course_root.check_assignment(root, assignment)
-    config = course_root.load_config(root)
+    course = course_root.CourseRoot(course_dir)
+    course.check_assignment(assignment)
+    config = course.config
     ours = config.get("UpstreamCollect", {})
     mapping = dict(ours.get("accounts", {}) or {})
     mapping.update(accounts or {})
@@ -521,13 +529,13 @@ def _course(course_dir, assignment: str, accounts, owner_of) -> _Course:
     bad = sorted(str(v) for v in renames.values() if student_id(str(v)) != v)
     if bad:
         raise course_root.CourseError(
-            f"c.UpstreamCollect.students in {root / 'nbgrader_config.py'} maps to unusable "
-            f"student ids {bad}: use letters, digits, '.', '_', '@' or '-'")
+            f"c.UpstreamCollect.students in {course.root / 'nbgrader_config.py'} maps to "
+            f"unusable student ids {bad}: use letters, digits, '.', '_', '@' or '-'")
     return _Course(
-        root=root, assignment=assignment, coursedir=course_root.coursedir(root, config),
+        paths=course, assignment=assignment,
         check_owner=bool(config.get("ExchangeCollect", {}).get("check_owner", True)),
         accounts=mapping, renames=renames, owner_of=owner_of or (lambda st: st.st_uid),
-        expected=sorted(p.name for p in (root / "source" / assignment).glob("*.ipynb")))
+        expected=[p.name for p in course.notebooks("source", assignment)])
 
 
 # ---- putting a submission in place --------------------------------------------------------------
@@ -547,14 +555,14 @@ def _read_stamp(path: Path) -> datetime | None:
 
 
 def _place(staged: Path, course: _Course, student: str) -> None:
-    """Swap ``staged`` in as submitted/<student>/<assignment> (the old one goes only now)."""
-    parent = course.root / "submitted" / student
-    for p in (parent.parent, parent):
-        if p.is_symlink():
-            raise course_root.CourseError(f"{p} is a link; remove it (collect writes only into "
-                                          "real folders of the course root)")
-        p.mkdir(exist_ok=True)
-    dest = parent / course.assignment
+    """Swap ``staged`` in as the student's submitted folder (the old one goes only now)."""
+    dest = course.submitted(student)
+    for p in reversed(dest.relative_to(course.paths.root).parents[:-1]):
+        folder = course.paths.root / p
+        if folder.is_symlink():
+            raise course_root.CourseError(f"{folder} is a link; remove it (collect writes only "
+                                          "into real folders of the course root)")
+        folder.mkdir(exist_ok=True)
     old = staged.with_name(staged.name + "+old")  # '+' is in no student id: no clash
     if dest.is_symlink() or dest.exists():
         os.rename(dest, old)
@@ -567,8 +575,7 @@ def _place(staged: Path, course: _Course, student: str) -> None:
 
 def _kept(out: StudentOutcome, course: _Course) -> None:
     """Say so when a student not collected now keeps what an earlier run collected."""
-    if out.status != "collected" and (course.root / "submitted" / out.student /
-                                      course.assignment).is_dir():
+    if out.status != "collected" and course.submitted(out.student).is_dir():
         out.notes.append("the submission collected earlier stays in submitted/")
 
 
@@ -810,9 +817,9 @@ def collect(course_dir, assignment: str, src, *, accounts: dict | None = None,
     if not src.exists() and not src.is_symlink():
         raise course_root.CourseError(f"{src} does not exist")
     src = src.resolve()
-    rep = CollectReport()
+    rep = CollectReport(dest=course.paths.step_root("submitted"))
     work = Path(tempfile.mkdtemp(prefix="collect-",
-                                 dir=course_root.state_dir(course.root, assignment)))
+                                 dir=course.paths.state_dir(assignment)))
     try:
         if src.is_file():
             if not zipfile.is_zipfile(src):
@@ -846,7 +853,7 @@ def collect(course_dir, assignment: str, src, *, accounts: dict | None = None,
 
 def _record(course: _Course, src: Path, rep: CollectReport) -> None:
     """The outcomes, for the other commands (integrity) and for the instructor's records."""
-    path = course_root.state_dir(course.root, course.assignment) / "collect.json"
+    path = course.paths.state_dir(course.assignment) / RECORD
     path.write_text(json.dumps({
         "source": str(src), "source_kind": rep.source_kind,
         "collected_at": _stamp(datetime.now(timezone.utc)),

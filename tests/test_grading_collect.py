@@ -1,4 +1,5 @@
-"""Collection of submissions (grading/collect.py) and the exchange's set-up (deploy/upstream_hub.py).
+"""Collection of submissions (grading/collect.py, grading/exchange.py) and the exchange's set-up
+(deploy/upstream_hub.py).
 
 Each hostile case is a download, exchange or zip built here, run through the real command
 (`grading.__main__.main`, the function `python -m grading collect` runs), with its exact
@@ -89,7 +90,8 @@ def test_collect_from_a_folder_of_student_folders(course, tmp_path, capsys):
     assert _line(lines, "amina") == (f"amina: collected ({NB} and 1 other file(s)), submitted "
                                      "2024-01-02 10:00:00.000000 UTC")
     assert _line(lines, "bo") == f"bo: collected ({NB})"
-    assert _line(lines, "empty-one") == "empty-one: nothing collected: no notebook in the submission"
+    assert _line(lines, "empty-one") == ("empty-one: nothing collected: no notebook in the "
+                                         "submission")
     assert (_submitted(course, "amina") / ".env-notes").is_file()
     assert (_submitted(course, "amina") / "timestamp.txt").read_text().startswith("2024-01-02")
     # a folder without nbgrader's timestamp.txt has no submission time: none is invented
@@ -664,7 +666,7 @@ def test_release_works_after_set_up_even_if_a_trainee_tried_first(course, tmp_pa
     assert (ex / "upstream" / "outbound" / A / NB).is_file()
 
 
-# ---- issue 15: nbgrader's own submit and collect on the hub (grading/exchange.py) -----------------
+# ---- issue 15: nbgrader's own submit and collect on the hub (grading/exchange.py) -------------
 
 def _exchange_app(cls, course: Path, ex: Path, home: Path, **traits):
     from nbgrader.auth import Authenticator
@@ -740,3 +742,14 @@ def test_formgrader_collect_refuses_impersonation_and_links(course, tmp_path, ca
     assert (f"Refused {forged}: impersonation by uid {MALLORY} (owns {forged}); it claims to be "
             "by root") in caplog.messages
     assert f"Refused {planted}: not a folder (a link?)" in caplog.messages
+
+
+def test_collect_follows_the_course_folder_names(course, tmp_path, capsys):
+    """A course that renames nbgrader's submitted folder gets its submissions there."""
+    with (course / "nbgrader_config.py").open("a") as f:
+        f.write("c.CourseDirectory.submitted_directory = 'handed-in'\n")
+    fx.save_raw(_nb("amina"), tmp_path / "dl" / "amina")
+    code, lines, _ = _run(course, tmp_path / "dl", capsys)
+    assert code == 0 and lines[0].endswith(f"into {course / 'handed-in'}")
+    assert (course / "handed-in" / "amina" / A / NB).is_file()
+    assert course_root.CourseRoot(course).students("submitted", A) == ["amina"]
