@@ -348,11 +348,12 @@ class Locker:
 
     def _rows(self, table: str, sql: str, params: tuple = ()) -> tuple[list[dict], set[tuple[str, str]]]:
         rows, unreadable = [], set()
-        for raw in self._conn.execute(sql, params):
-            row, whole = self._unseal(table, raw)
-            rows.append(row)
-            if not whole:
-                unreadable.add((table, str(row[ROW_ID[table]])))
+        with self._storage("nothing was changed"):
+            for raw in self._conn.execute(sql, params):
+                row, whole = self._unseal(table, raw)
+                rows.append(row)
+                if not whole:
+                    unreadable.add((table, str(row[ROW_ID[table]])))
         return rows, unreadable
 
     # -- custody log ----------------------------------------------------------------------------
@@ -376,7 +377,9 @@ class Locker:
         return seq
 
     def head(self) -> Anchor:
-        return Anchor(int(store.meta(self._conn, "head_seq")), store.meta(self._conn, "head_hash"))
+        with self._storage("nothing was changed"):
+            return Anchor(int(store.meta(self._conn, "head_seq")),
+                          store.meta(self._conn, "head_hash"))
 
     # -- where the copies are -------------------------------------------------------------------
     def _names(self, row: dict) -> tuple[str, str]:
