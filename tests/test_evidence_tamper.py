@@ -145,6 +145,16 @@ def test_a_locker_folder_replaced_by_a_link_is_refused(filled, tmp_path):
         Locker(root)
 
 
+@pytest.mark.parametrize("name", ["custody.journal", "locker.sqlite3"])
+def test_the_database_or_journal_replaced_by_a_link_is_refused(filled, tmp_path, name):
+    root = filled.root
+    filled.close()
+    shutil.move(root / name, tmp_path / name)
+    (root / name).symlink_to(tmp_path / name)
+    with pytest.raises(LockerError, match=f"{name} is a link"):
+        Locker(root)
+
+
 # -- 4. no silent loss ------------------------------------------------------------------------------
 @pytest.mark.parametrize("damage, message", [
     ("truncated", "empty \\(0 bytes\\), but the folder holds 3 evidentiary copies, 3 working "

@@ -21,12 +21,16 @@ else (``Locker.head()``) shows it.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import hmac
 import json
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .files import LinkFound
 
 NAME = "custody.journal"
 LINE_FIELDS = ("kind", "seq", "entry_hash", "item_id", "action", "file")
@@ -72,7 +76,7 @@ class Journal:
     def _append(self, body: dict, sync: bool) -> None:
         line = json.dumps({**body, "mac": self._sign(body)}, sort_keys=True,
                           separators=(",", ":")).encode("utf-8") + b"\n"
-        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        fd = self._open(os.O_RDWR | os.O_APPEND | os.O_CREAT)
         try:
             size = os.fstat(fd).st_size
             if size and os.pread(fd, 1, size - 1) != b"\n":
@@ -82,6 +86,19 @@ class Journal:
                 os.fsync(fd)
         finally:
             os.close(fd)
+
+    def _open(self, flags: int) -> int:
+        try:
+            fd = os.open(self.path, flags | os.O_NOFOLLOW | os.O_NONBLOCK, 0o600)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise LinkFound(f"{self.path} is a link, not the locker's journal; the locker "
+                                "does not follow it") from None
+            raise
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise LinkFound(f"{self.path} is not a file; the locker's journal must be one")
+        return fd
 
     def pending(self, entry: dict, file: str = "") -> None:
         """Flushed to disk before the database commits: after a power cut, a committed entry
@@ -101,7 +118,7 @@ class Journal:
     def read(self) -> State:
         state = State()
         try:
-            fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW)
+            fd = self._open(os.O_RDONLY)
         except FileNotFoundError:
             return state
         with os.fdopen(fd, "rb") as f:
