@@ -313,3 +313,33 @@ def test_an_add_on_a_full_disk_is_the_lockers_own_error_and_leaves_nothing(fille
     assert not any((filled.root / "staging").iterdir())
     report = filled.verify()
     assert report.intact and report.stray == []
+
+
+# -- what already held in the review, kept under test ------------------------------------------------
+def test_a_same_size_forgery_and_swapped_evidentiary_copies_are_named(filled):
+    first, second = filled.evidentiary_path("E0001"), filled.evidentiary_path("E0002")
+    for path in (first, second):
+        os.chmod(path, 0o644)
+    original = first.read_bytes()
+    first.write_bytes(bytes([original[0] ^ 1]) + original[1:])  # same size, one bit different
+    assert problems(filled) == [("file-changed", "E0001")]
+    first.write_bytes(second.read_bytes())
+    second.write_bytes(original)
+    assert problems(filled) == [("file-changed", "E0001"), ("file-changed", "E0002")]
+
+
+def test_reordered_custody_entries_are_named(filled):
+    conn = raw(filled)
+    conn.execute("UPDATE custody SET seq = -1 WHERE seq = 1")
+    conn.execute("UPDATE custody SET seq = 1 WHERE seq = 2")
+    conn.execute("UPDATE custody SET seq = 2 WHERE seq = -1")
+    assert problems(filled)[:2] == [("entry-altered", "entry 1"), ("entry-altered", "entry 2")]
+
+
+def test_a_fifo_planted_as_a_working_copy_does_not_hang_verify(filled):
+    working = filled.root / "working" / "E0003-item2.txt"
+    working.unlink()
+    os.mkfifo(working)
+    error, seconds = _returns_at_once(lambda: problems(filled))
+    assert error is None and seconds < 10
+    assert problems(filled) == [("not-a-regular-file", "E0003")]
