@@ -25,6 +25,7 @@ new one that was collected whole.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fnmatch
 import json
 import os
@@ -189,8 +190,8 @@ def _copy_file(name: str, path: str, src_st, dir_fd: int, dest: Path, rules: _Ru
         return
     try:
         fd = os.open(name, _FILE, dir_fd=dir_fd)
-    except OSError:  # replaced by a link (ELOOP) or removed since it was listed
-        got.dropped.append(f"{path} (changed while it was collected)")
+    except OSError as exc:
+        got.dropped.append(f"{path} ({_why(exc)})")
         return
     try:
         st = os.fstat(fd)
@@ -226,8 +227,16 @@ def _copy_file(name: str, path: str, src_st, dir_fd: int, dest: Path, rules: _Ru
     got.newest = max(got.newest or 0.0, st.st_mtime)
 
 
-def _copy_dir(dir_fd: int, rel: str, dest: Path, rules: _Rules, got: _Taken, depth: int) -> None:
-    for name in sorted(os.listdir(dir_fd)):
+def _why(exc: OSError) -> str:
+    """Why a file or folder listed a moment ago could not be opened."""
+    if exc.errno in (errno.ELOOP, errno.ENOENT, errno.ENOTDIR):  # now a link, or gone
+        return "changed while it was collected"
+    return f"cannot be read: {exc.strerror}"
+
+
+def _copy_dir(dir_fd: int, names: list[str], rel: str, dest: Path, rules: _Rules, got: _Taken,
+              depth: int) -> None:
+    for name in names:
         path = rel + name
         try:
             st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
@@ -276,17 +285,22 @@ def take_folder(parent_fd: int, name: str, dest: Path, rules: _Rules, got: _Take
         return False
     try:
         fd = os.open(name, _DIR, dir_fd=parent_fd)
-    except OSError:  # replaced by a link (ELOOP) or removed since it was listed
-        got.dropped.append(f"{shown} (changed while it was collected)")
+    except OSError as exc:
+        got.dropped.append(f"{shown} ({_why(exc)})")
         return False
     try:
         fst = os.fstat(fd)
         if (fst.st_dev, fst.st_ino) != (st.st_dev, st.st_ino):
             got.dropped.append(f"{shown} (changed while it was collected)")
             return False
+        try:
+            names = sorted(os.listdir(fd))
+        except OSError as exc:
+            got.dropped.append(f"{shown} ({_why(exc)})")
+            return False
         got.owners.setdefault(rules.owner_of(fst), shown)
         dest.mkdir(parents=True, exist_ok=True)
-        _copy_dir(fd, shown + "/" if depth else "", dest, rules, got, depth)
+        _copy_dir(fd, names, shown + "/" if depth else "", dest, rules, got, depth)
     finally:
         os.close(fd)
     return True
@@ -406,14 +420,19 @@ def _parse_flat(name: str):
     return None
 
 
-def _sources(root_fd: int, assignment: str, rep: CollectReport) -> dict[tuple, _Source]:
+def _sources(root_fd: int, names: list[str], assignment: str,
+             rep: CollectReport) -> dict[tuple, _Source]:
     found: dict[tuple, _Source] = {}
 
     def source(identity, sid, label, lms) -> _Source:
         return found.setdefault(identity, _Source(identity, sid, label, lms))
 
-    for name in sorted(os.listdir(root_fd)):
-        st = os.stat(name, dir_fd=root_fd, follow_symlinks=False)
+    for name in names:
+        try:
+            st = os.stat(name, dir_fd=root_fd, follow_symlinks=False)
+        except OSError:
+            rep.skipped.append(f"{name}: removed while it was collected")
+            continue
         if name == "__MACOSX" or name.startswith("._") or name == ".DS_Store":
             rep.skipped.append(f"{name}: macOS metadata, not a submission")
             continue
@@ -609,10 +628,11 @@ def from_exchange(inbound: Path, course: _Course, work: Path, rep: CollectReport
         rep.warnings.append(f"{inbound} belongs to {course.who(st.st_uid)}, not to you: whoever "
                             "owns it can remove or rename submissions; give it to the grader "
                             f"account (chown) or re-create it (deploy/README.md)")
-    fd = os.open(inbound, _DIR)
+    fd, names = _open_listed(inbound, "run collect as the account that owns the course's "
+                                      "exchange folders (the grader)")
     try:
         entries: dict[str, list[tuple[datetime, str]]] = {}
-        for name in sorted(os.listdir(fd)):
+        for name in names:
             parts = name.split("+")
             if len(parts) not in (3, 4):
                 rep.skipped.append(f"{name}: not an nbgrader submission (student+assignment+time)")
@@ -678,10 +698,25 @@ def _take_from_exchange(fd: int, student: str, found, course: _Course, work: Pat
 
 # ---- folders and zips ---------------------------------------------------------------------------
 
-def from_download(root: Path, course: _Course, work: Path, rep: CollectReport) -> None:
-    root_fd = os.open(root, _DIR)
+def _open_listed(folder: Path, what_to_do: str) -> tuple[int, list[str]]:
+    """An fd of ``folder`` and its sorted entries, or a CourseError saying what to do."""
     try:
-        found = _sources(root_fd, course.assignment, rep)
+        fd = os.open(folder, _DIR)
+    except OSError as exc:
+        raise course_root.CourseError(f"cannot open {folder} ({exc.strerror}); {what_to_do}") \
+            from None
+    try:
+        return fd, sorted(os.listdir(fd))
+    except OSError as exc:
+        os.close(fd)
+        raise course_root.CourseError(f"cannot list {folder} ({exc.strerror}); {what_to_do}") \
+            from None
+
+
+def from_download(root: Path, course: _Course, work: Path, rep: CollectReport) -> None:
+    root_fd, names = _open_listed(root, "give a folder you can read")
+    try:
+        found = _sources(root_fd, names, course.assignment, rep)
         by_student: dict[str, list[_Source]] = {}
         for src in found.values():
             src.student = course.renames.get(src.student, src.student)
