@@ -12,9 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import nbclient
-import nbformat
 
-from course import syllabus
+from course import notebook_files, syllabus
 
 SOLUTION = re.compile(r"(### BEGIN SOLUTION\n).*?(\n\s*### END SOLUTION)", re.S)
 
@@ -41,7 +40,7 @@ def run_with_mistakes(source: Path, mistakes: dict[str, str], cwd: Path,
                       edit: Callable | None = None) -> dict:
     """Execute ``source`` with each named solution block replaced; cells by grade_id.
     ``edit(cell)`` may change other cells (e.g. a model answer that feeds a later task)."""
-    nb = nbformat.read(source, as_version=4)
+    nb = notebook_files.read(source)
     for cell in nb.cells:
         gid = grade_id(cell)
         if gid in mistakes:
