@@ -82,6 +82,7 @@ class StudentOutcome:
     refused: list[str] = field(default_factory=list)    # exchange entries not taken, with why
     notes: list[str] = field(default_factory=list)
     timestamp: str | None = None                        # as written to timestamp.txt
+    impersonated_by: list[int] = field(default_factory=list)  # uids of refused entries
 
     def line(self) -> str:
         notebooks = [f for f in self.files if f.endswith(".ipynb")]
@@ -653,6 +654,20 @@ def from_exchange(inbound: Path, course: _Course, work: Path, rep: CollectReport
             _take_from_exchange(fd, student, sorted(found, reverse=True), course, work, out)
     finally:
         os.close(fd)
+    _name_impersonators(rep, course)
+
+
+def _name_impersonators(rep: CollectReport, course: _Course) -> None:
+    """On the line of a student whose account made entries in others' names, say whose."""
+    victims: dict[int, list[str]] = {}
+    for out in rep.students.values():
+        for uid in dict.fromkeys(out.impersonated_by):
+            victims.setdefault(uid, []).append(out.student)
+    for out in rep.students.values():
+        uid = course.uid_of(out.student)
+        if uid in victims:
+            out.notes.append("its account made submissions in the name of "
+                             f"{', '.join(sorted(victims[uid]))} (refused)")
 
 
 def _take_from_exchange(fd: int, student: str, found, course: _Course, work: Path,
@@ -675,6 +690,7 @@ def _take_from_exchange(fd: int, student: str, found, course: _Course, work: Pat
         if foreign:
             who = ", ".join(course.who(u) for u in foreign)
             owned = got.owners[foreign[0]]
+            out.impersonated_by += foreign
             out.refused.append(f"{name}: impersonation by {who}"
                                + (f" (owns {owned})" if owned != name else ""))
             shutil.rmtree(staged)
