@@ -1,6 +1,12 @@
-"""Load on one JupyterHub: many trainees log in at once and run a module's code.
+"""Load on one JupyterHub: a class of trainees logs in and runs a module's code.
 
-Usage: ``.venv/bin/python benchmarks/hub_load.py [--users 20] [--module PATH] [--json out.json]``
+Usage: ``.venv/bin/python benchmarks/hub_load.py [--users 20] [--window 60] [--seed 7]
+[--module PATH] [--json out.json]``
+
+Three scenarios on the same hub, in one run: one trainee alone (the baseline); a class start,
+where ``--users`` trainees arrive over ``--window`` seconds at times drawn with a fixed seed (as a
+room of people opening the link at the start of a session does); and the same number all at
+once (the worst case). Each scenario's servers are stopped before the next starts.
 
 A real local hub (deploy/localhub.py: deploy/jupyterhub_config.py with the pinned proxy, dummy
 logins, local-process servers) on 127.0.0.1. Each trainee, concurrently, does what a browser
@@ -12,6 +18,8 @@ over the kernel's websocket. Reported:
   code (median and 95th percentile), and login -> whole module done;
 - memory per trainee once the module has run: their server plus kernel, RSS and USS (psutil;
   USS leaves out memory shared with other processes, so it is what one more trainee costs);
+- CPU-seconds per trainee: their server plus kernel, from spawn to the module's end (the wait on
+  a loaded hub is CPU: this is what each trainee costs the machine);
 - the baseline: the same for one trainee alone on the same hub, run first; the ratio of the
   medians is the slowdown under load.
 """
@@ -21,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import random
 import statistics
 import sys
 import tempfile
@@ -113,7 +122,8 @@ async def run_module(http: aiohttp.ClientSession, url: str, name: str, token: st
             "errors": errors}
 
 
-async def trainee(url: str, name: str, cells: list[str]) -> dict:
+async def trainee(url: str, name: str, cells: list[str], delay: float = 0.0) -> dict:
+    await asyncio.sleep(delay)  # the moment this trainee arrives
     jar = aiohttp.CookieJar(unsafe=True)  # the hub is on an IP address
     timeout = aiohttp.ClientTimeout(total=None, sock_read=900)
     async with aiohttp.ClientSession(cookie_jar=jar, timeout=timeout) as http:
@@ -127,14 +137,17 @@ async def trainee(url: str, name: str, cells: list[str]) -> dict:
 
 
 def memory(hub: LocalHub, name: str) -> dict:
-    """RSS and USS (bytes) of a trainee's server and every process under it (the kernel)."""
+    """RSS and USS (bytes) and CPU-seconds of a trainee's server and every process under it
+    (the kernel)."""
     for proc in hub.processes():
         try:
             if proc.environ().get("JUPYTERHUB_USER") == name and "singleuser" in " ".join(
                     proc.cmdline()):
                 procs = [proc, *proc.children(recursive=True)]
                 infos = [p.memory_full_info() for p in procs]
-                return {"rss": sum(i.rss for i in infos), "uss": sum(i.uss for i in infos)}
+                times = [p.cpu_times() for p in procs]
+                return {"rss": sum(i.rss for i in infos), "uss": sum(i.uss for i in infos),
+                        "cpu_s": sum(t.user + t.system for t in times)}
         except psutil.Error:
             continue
     raise RuntimeError(f"no server process found for {name}")
@@ -155,35 +168,64 @@ def summary(runs: list[dict], mem: list[dict]) -> dict:
         "server_ready_median_s": statistics.median(r["server_ready_s"] for r in runs),
         "rss_per_trainee_mib": statistics.median(m["rss"] for m in mem) / 2**20,
         "uss_per_trainee_mib": statistics.median(m["uss"] for m in mem) / 2**20,
+        "cpu_s_per_trainee": statistics.median(m["cpu_s"] for m in mem),
         "errors": sorted({e for r in runs for e in r["errors"]}),
     }
 
 
-async def load(hub: LocalHub, names: list[str], cells: list[str]) -> dict:
-    runs = await asyncio.gather(*(trainee(hub.url, n, cells) for n in names))
+async def load(hub: LocalHub, names: list[str], cells: list[str],
+               delays: list[float] | None = None) -> dict:
+    delays = delays or [0.0] * len(names)
+    runs = await asyncio.gather(*(trainee(hub.url, n, cells, d) for n, d in zip(names, delays, strict=True)))
     return summary(runs, [memory(hub, n) for n in names])
+
+
+def stop_servers(hub: LocalHub, names: list[str]) -> None:
+    """Stop a scenario's servers, so the next scenario starts on an idle machine."""
+    for name in names:
+        hub.api("DELETE", f"/users/{name}/server")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and any(
+            hub.api("GET", f"/users/{n}").json().get("servers") for n in names):
+        time.sleep(1)
+
+
+def arrivals(users: int, window: float, seed: int) -> list[float]:
+    """When each trainee arrives, in seconds from the start: uniform over the window, seeded."""
+    rng = random.Random(seed)
+    return sorted(rng.uniform(0, window) for _ in range(users))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--window", type=float, default=60.0,
+                        help="class start: trainees arrive over this many seconds")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the arrival times")
     parser.add_argument("--module", type=Path, default=MODULE)
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
     cells = code_cells(args.module)
-    names = [f"trainee{i:02d}" for i in range(args.users + 1)]
+    names = [f"trainee{i:02d}" for i in range(2 * args.users + 1)]
+    alone, arriving, at_once = names[:1], names[1:args.users + 1], names[args.users + 1:]
     with tempfile.TemporaryDirectory(prefix="hub-load-") as work:
         hub = LocalHub(Path(work), instructors=["instructor"], trainees=names, start_timeout=900)
         with hub:
             hub_procs = psutil.Process(hub.proc.pid)
-            baseline = asyncio.run(load(hub, names[:1], cells))
-            loaded = asyncio.run(load(hub, names[1:], cells))
+            baseline = asyncio.run(load(hub, alone, cells))
+            stop_servers(hub, alone)
+            class_start = asyncio.run(load(hub, arriving, cells,
+                                           arrivals(args.users, args.window, args.seed)))
+            stop_servers(hub, arriving)
+            loaded = asyncio.run(load(hub, at_once, cells))
             proxy = [p for p in hub_procs.children() if p.name() == "node"]
             hub_rss = sum(p.memory_info().rss for p in [hub_procs, *proxy])
     report = {
         "module": str(args.module.relative_to(ROOT)), "code_cells": len(cells),
         "cpus": psutil.cpu_count(), "load_average": psutil.getloadavg(),
-        "baseline_one_trainee": baseline, "concurrent": loaded,
+        "baseline_one_trainee": baseline,
+        "class_start": {"window_s": args.window, "seed": args.seed, **class_start},
+        "concurrent": loaded,
         "slowdown_first_output_median": loaded["first_output_median_s"]
         / baseline["first_output_median_s"],
         "hub_and_proxy_rss_mib": hub_rss / 2**20, "leftover_processes": hub.leftovers,
