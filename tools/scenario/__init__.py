@@ -38,6 +38,7 @@ TABLES = {
                                       "victims_count", "perpetrator_type", "summary",
                                       "consent_recorded", "testimony"],
     "scenario_displacement.csv": ["month", "province_id", "displaced_in", "displaced_out"],
+    "scenario_returns.csv": ["month", "province_id", "returned"],
 }
 GEOJSON = "scenario_provinces.geojson"
 FILES = [GEOJSON, *TABLES]
@@ -63,6 +64,8 @@ def build(seed: int = SEED) -> tuple[dict[str, bytes], dict[str, str]]:
         "scenario_incident_reports.csv": incidents,
         "scenario_displacement.csv": series.displacement_rows(pops, rng["displacement"]),
     }
+    rows["scenario_returns.csv"] = series.return_rows(rows["scenario_displacement.csv"],
+                                                      rows["scenario_timeline.csv"])
     files = {name: _csv(TABLES[name], rows[name]) for name in TABLES}
     files[GEOJSON] = _geojson(rings, pops)
     return files, truth

@@ -194,3 +194,29 @@ def displacement_rows(populations: dict[str, int], rng: random.Random) -> list[d
             rows.append({"month": month, "province_id": pid, "displaced_in": received,
                          "displaced_out": out[pid]})
     return rows
+
+
+# Returns in the aftermath: people come back to the at-risk provinces they left, starting in the
+# month the timeline first reports returns there, a small share of those who left during the
+# escalation and atrocities each month (many homes were destroyed). Derived from the
+# displacement rows and the timeline, with no randomness of its own.
+RETURNS_START = {"P06": "2025-03", "P07": "2025-04", "P03": "2025-06"}
+RETURN_RATES = (0.03, 0.05, 0.07, 0.08)  # share returning in the 1st, 2nd, 3rd, 4th+ month
+
+
+def return_rows(displacement: list[dict], timeline: list[dict]) -> list[dict]:
+    phase = {row["month"]: row["phase"] for row in timeline}
+    left: dict[str, int] = {}
+    for row in displacement:
+        if phase[row["month"]] in ("escalation", "atrocities"):
+            left[row["province_id"]] = left.get(row["province_id"], 0) + row["displaced_out"]
+    aftermath = [m for m in months() if phase[m] == "aftermath"]
+    rows = []
+    for month in aftermath:
+        for pid in sorted(left):
+            start = RETURNS_START.get(pid)
+            step = aftermath.index(month) - aftermath.index(start) if start else -1
+            rate = RETURN_RATES[min(step, len(RETURN_RATES) - 1)] if step >= 0 else 0.0
+            rows.append({"month": month, "province_id": pid,
+                         "returned": int(round(left[pid] * rate))})
+    return rows
