@@ -1,7 +1,15 @@
-"""The course's one ordered syllabus (``course/syllabus.yml``), read and checked."""
+"""The course's one ordered syllabus (``course/syllabus.yml``), read and checked.
+
+Modules may list their learning ``objectives``, each with what assesses it (``assessed_by``):
+``quiz:SECTION`` (a section of the module's self-check file) or ``EXERCISE_ID:GRADE_ID`` (a graded
+cell of that exercise's source). Exercises may give a ``pass_mark`` and their ``points`` by part
+(``{core: N, analyst: M}``). The optional top-level ``capstone`` is the course's final
+assignment, after the last module; :func:`exercises` lists it last, as nbgrader assignments.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -11,6 +19,14 @@ import yaml
 COURSE_DIR = Path(__file__).parent
 SYLLABUS = COURSE_DIR / "syllabus.yml"
 STAGES = {"prevent", "react", "rebuild", "all"}
+PARTS = ("core", "analyst")
+_ASSESSMENT = re.compile(r"^(quiz:[\w-]+|[a-z]\w*:[\w-]+)$")
+
+
+@dataclass(frozen=True)
+class Objective:
+    text: str
+    assessed_by: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -19,6 +35,8 @@ class Exercise:
     title: str
     notebook: Path  # the instructors' source (MyST Markdown, with solutions): never a trainee's
     minutes: int
+    pass_mark: int | None = None
+    points: dict[str, int] | None = field(default=None, compare=False)
 
     @property
     def release_folder(self) -> Path:
@@ -39,6 +57,7 @@ class Module:
     minutes: int
     stage: str
     exercises: tuple[Exercise, ...] = field(default_factory=tuple)
+    objectives: tuple[Objective, ...] = field(default_factory=tuple)
 
     @property
     def trainee_path(self) -> str:
@@ -50,12 +69,57 @@ class SyllabusError(ValueError):
     """syllabus.yml is malformed."""
 
 
+def _points(raw, where: str) -> dict[str, int] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or set(raw) != set(PARTS):
+        raise SyllabusError(f"{where}: points must be {{core: N, analyst: M}}, not {raw!r}")
+    try:
+        points = {part: int(raw[part]) for part in PARTS}
+    except (TypeError, ValueError):
+        raise SyllabusError(f"{where}: points must be whole numbers, not {raw!r}") from None
+    if min(points.values()) < 0:
+        raise SyllabusError(f"{where}: points cannot be negative")
+    return points
+
+
 def _exercise(raw: dict, where: str) -> Exercise:
     try:
-        return Exercise(str(raw["id"]), str(raw["title"]), COURSE_DIR / raw["notebook"],
-                        int(raw["minutes"]))
+        exercise = Exercise(str(raw["id"]), str(raw["title"]), COURSE_DIR / raw["notebook"],
+                            int(raw["minutes"]),
+                            None if raw.get("pass_mark") is None else int(raw["pass_mark"]),
+                            _points(raw.get("points"), where))
     except (KeyError, TypeError, ValueError) as exc:
         raise SyllabusError(f"{where}: an exercise needs id, title, notebook, minutes ({exc})") from None
+    if exercise.pass_mark is not None:
+        if exercise.points is None:
+            raise SyllabusError(f"{where}: give points {{core, analyst}} with a pass_mark")
+        if not 0 < exercise.pass_mark <= exercise.points["core"]:
+            raise SyllabusError(f"{where}: the pass mark ({exercise.pass_mark}) must be more than "
+                                f"0 and reachable from the core part alone "
+                                f"({exercise.points['core']} points)")
+    return exercise
+
+
+def _objectives(raw, where: str) -> tuple[Objective, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise SyllabusError(f"{where}: objectives must be a list")
+    found = []
+    for number, item in enumerate(raw, start=1):
+        if not isinstance(item, dict) or not str(item.get("text", "")).strip():
+            raise SyllabusError(f"{where}: objective {number} needs a text")
+        assessed = item.get("assessed_by") or []
+        if isinstance(assessed, str) or not assessed:
+            raise SyllabusError(f"{where}: objective {number} needs assessed_by, a list of "
+                                "quiz:SECTION or EXERCISE_ID:GRADE_ID")
+        bad = [a for a in assessed if not _ASSESSMENT.match(str(a))]
+        if bad:
+            raise SyllabusError(f"{where}: objective {number}: {bad} are not quiz:SECTION or "
+                                "EXERCISE_ID:GRADE_ID")
+        found.append(Objective(str(item["text"]).strip(), tuple(map(str, assessed))))
+    return tuple(found)
 
 
 def _module(raw: dict, where: str) -> Module:
@@ -63,7 +127,8 @@ def _module(raw: dict, where: str) -> Module:
         module = Module(str(raw["id"]), str(raw["title"]), COURSE_DIR / raw["notebook"],
                         int(raw["minutes"]), str(raw["stage"]),
                         tuple(_exercise(e, f"{where}/{e.get('id', '?')}")
-                              for e in raw.get("exercises") or []))
+                              for e in raw.get("exercises") or []),
+                        _objectives(raw.get("objectives"), where))
     except (KeyError, TypeError, ValueError) as exc:
         raise SyllabusError(f"{where}: a module needs id, title, notebook, minutes, stage ({exc})") from None
     if module.stage not in STAGES:
@@ -72,18 +137,31 @@ def _module(raw: dict, where: str) -> Module:
 
 
 @cache
-def modules(path: Path = SYLLABUS) -> tuple[Module, ...]:
+def _read(path: Path) -> tuple[tuple[Module, ...], Exercise | None]:
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     mods = tuple(_module(m, f"module {i + 1}") for i, m in enumerate(raw.get("modules") or []))
+    final = None if raw.get("capstone") is None else _exercise(raw["capstone"], "capstone")
     ids = [m.id for m in mods] + [e.id for m in mods for e in m.exercises]
+    ids += [final.id] if final else []
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
         raise SyllabusError(f"ids used twice in {path.name}: {', '.join(dupes)}")
-    return mods
+    return mods, final
 
 
-def exercises() -> tuple[Exercise, ...]:
-    return tuple(e for m in modules() for e in m.exercises)
+def modules(path: Path = SYLLABUS) -> tuple[Module, ...]:
+    return _read(path)[0]
+
+
+def capstone(path: Path = SYLLABUS) -> Exercise | None:
+    """The course's final assignment (after the last module), or None if there is none."""
+    return _read(path)[1]
+
+
+def exercises(path: Path = SYLLABUS) -> tuple[Exercise, ...]:
+    """Every nbgrader assignment in teaching order: each module's exercises, then the capstone."""
+    final = capstone(path)
+    return tuple(e for m in modules(path) for e in m.exercises) + ((final,) if final else ())
 
 
 def module(module_id: str) -> Module:
@@ -104,4 +182,9 @@ def as_table():
         rows += [{"id": e.id, "kind": "exercise", "title": e.title, "minutes": e.minutes,
                   "stage": m.stage, "file": e.trainee_path}
                  for e in m.exercises]
+    final = capstone()
+    if final is not None:
+        rows.append({"id": final.id, "kind": "capstone", "title": final.title,
+                     "minutes": final.minutes, "stage": "all",
+                     "file": str(final.notebook.relative_to(COURSE_DIR))})
     return pd.DataFrame(rows)

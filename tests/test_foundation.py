@@ -17,7 +17,7 @@ from tests.conftest import ROOT
 
 def test_syllabus_table_lists_modules_in_order():
     table = syllabus.as_table()
-    assert table.iloc[0]["id"] == "m0" and set(table["kind"]) <= {"module", "exercise"}
+    assert table.iloc[0]["id"] == "m0" and set(table["kind"]) <= {"module", "exercise", "capstone"}
     assert syllabus.module("m0").minutes == 30
     with pytest.raises(syllabus.SyllabusError, match="no module 'm9'"):
         syllabus.module("m9")
