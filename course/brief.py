@@ -6,7 +6,7 @@ from the scenario's data with the modules' own logic, and the trainee writes eac
 1. :func:`risk_picture` — risk factors present and their trend (Module 1, ``warning_signs``);
 2. :func:`escalation_picture` — the Pyramid of Hate over recent months (Module 2, ``pyramid``);
 3. :func:`documentation_picture` — candidate events, which are corroborated and which are not, and
-   reports set aside for lack of consent (Module 3, ``documentation``);
+   reports set aside for lack of consent (Module 3, ``documenting``);
 4. :func:`plan_picture` — a response plan by stage and pillar, with the simulator's feedback
    (Module 4, ``r2p``);
 5. :func:`rebuilding_picture` — a reparations plan and a transitional-justice design, with
@@ -28,8 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from course import documentation, pyramid, r2p, rebuilding, warning_signs
-from course.maps import external_urls
+from course import documenting, pyramid, r2p, rebuilding, warning_signs
 
 SECTIONS = {
     "risk": "1. Risk factors present and their trend",
@@ -167,9 +166,9 @@ def documentation_picture(reports: pd.DataFrame, sources: pd.DataFrame, province
     no_consent = here["testimony"].astype(bool) & ~here["consent_recorded"].astype(bool)
     usable = here[~no_consent]
     if len(usable):
-        events = documentation.candidate_events(usable)
+        events = documenting.candidate_events(usable)
         grouped = usable.assign(event_id=usable["report_id"].map(events))
-        table = documentation.corroboration(grouped, sources)
+        table = documenting.corroboration(grouped, sources)
     else:
         table = pd.DataFrame(columns=["event_id", "reports", "sources", "independent_sources",
                                       "best_reliability", "corroborated"])
@@ -377,6 +376,8 @@ def render_html(brief: Brief, *, generated: dt.date | None = None) -> str:
 
 def outside_urls(page: str) -> list[str]:
     """Outside hosts a page would fetch from (the maps' check), for an exported brief."""
+    from course.maps import external_urls  # imported here: the brief itself needs no map library
+
     return external_urls(page)
 
 

@@ -14,6 +14,9 @@ import pytest
 from tests import notebook_rules
 from tests.exercise_mistakes import assert_caught_by_hidden_tests, run_with_mistakes, source_of
 
+# Every test runs the exercise notebook (once per module, in a fixture): seconds each.
+pytestmark = pytest.mark.slow
+
 SOURCE = source_of("ex05_rebuilding")
 
 # A mistake a trainee could make in each answer, which passes that task's visible tests.
