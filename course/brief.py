@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from course import documenting, pyramid, r2p, rebuilding, warning_signs
+from course import checks, documenting, pyramid, r2p, rebuilding, warning_signs
 
 SECTIONS = {
     "risk": "1. Risk factors present and their trend",
@@ -49,10 +49,7 @@ FICTIONAL = ("Fictional scenario: Caldreth, its places, people and events are in
 
 
 def _check_province(province_id, provinces: pd.Series) -> str:
-    known = sorted(provinces.astype(str).unique())
-    if province_id not in known:
-        raise ValueError(f"unknown province {province_id!r}: choose one of {', '.join(known)}")
-    return province_id
+    return checks.check_province(province_id, provinces)
 
 
 def _table_html(frame: pd.DataFrame, index: bool = False) -> str:

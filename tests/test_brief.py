@@ -77,7 +77,7 @@ def test_risk_picture_reads_the_factor_counts():
 
 
 @pytest.mark.parametrize("province, month, message", [
-    ("P09", MONTH, "unknown province"),
+    ("P09", MONTH, "Unknown province"),
     (PROVINCE, "2023-02", "from 2023-04 on"),
     (PROVINCE, "June 2024", "Use the form YYYY-MM"),
 ])

@@ -77,7 +77,7 @@ def test_claims_refuse_an_act_type_with_no_harm_row():
     reports = pd.DataFrame({"act_type": ["something-new"], "province_id": ["P01"]})
     with pytest.raises(ValueError, match="no row in reparation_harms"):
         rebuilding.claims(reports, data.load("scenario_timeline"), data.load("reparation_harms"))
-    with pytest.raises(ValueError, match="lack column"):
+    with pytest.raises(ValueError, match="lacks column"):
         rebuilding.claims(reports.drop(columns="province_id"), data.load("scenario_timeline"),
                           data.load("reparation_harms"))
     with pytest.raises(ValueError, match="DataFrame"):
@@ -274,7 +274,7 @@ def test_bad_designs_are_refused(mechanisms, rules):
         rebuilding.evaluate_design(["truth-and-tea"], mechanisms, rules)
     with pytest.raises(ValueError, match="unknown element"):
         rebuilding.check_mechanisms(mechanisms.assign(elements="peace"))
-    with pytest.raises(ValueError, match="lack column"):
+    with pytest.raises(ValueError, match="lacks column"):
         rebuilding.check_mechanisms(mechanisms.drop(columns="tradeoffs"))
 
 
@@ -344,6 +344,6 @@ def test_aftermath_refuses_bad_input():
     with pytest.raises(ValueError, match="not in the timeline"):
         rebuilding.displacement_by_province(moves.assign(month="1999-01"), timeline, returns,
                                             data.load("scenario_provinces"))
-    with pytest.raises(ValueError, match="lack column"):
+    with pytest.raises(ValueError, match="lacks column"):
         rebuilding.displacement_by_province(moves, timeline, returns.drop(columns="returned"),
                                             data.load("scenario_provinces"))

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from course.checks import require_columns
+
 # measure -> (column of displacement_by_province, legend title, what it shows)
 AFTERMATH_MEASURES = {
     "left": ("left_during_crisis", "people who left",
@@ -27,14 +29,6 @@ COLUMNS = ["name", "left_during_crisis", "arrived_during_crisis", "left_in_after
            "returned", "not_yet_returned", "share_returned"]
 
 
-def _need(frame, columns, what, hint):
-    if not isinstance(frame, pd.DataFrame):
-        raise ValueError(f"expected {what} as a pandas DataFrame: {hint}")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{what} lack column(s) {', '.join(missing)}: {hint}")
-
-
 def displacement_by_province(displacement: pd.DataFrame, timeline: pd.DataFrame,
                              returns: pd.DataFrame, provinces: dict) -> pd.DataFrame:
     """One row per province (index ``province_id``), in province order.
@@ -44,11 +38,11 @@ def displacement_by_province(displacement: pd.DataFrame, timeline: pd.DataFrame,
     ``not_yet_returned`` is left_during_crisis minus returned (never below 0) and
     ``share_returned`` returned / left_during_crisis (NaN where no one left).
     """
-    _need(displacement, ("month", "province_id", "displaced_in", "displaced_out"),
-          "the displacement table", "data.load('scenario_displacement')")
-    _need(timeline, ("month", "phase"), "the timeline", "data.load('scenario_timeline')")
-    _need(returns, ("month", "province_id", "returned"), "the returns table",
-          "data.load('scenario_returns')")
+    require_columns(displacement, ("month", "province_id", "displaced_in", "displaced_out"),
+          "the displacement table", "load it with data.load('scenario_displacement')")
+    require_columns(timeline, ("month", "phase"), "the timeline", "load it with data.load('scenario_timeline')")
+    require_columns(returns, ("month", "province_id", "returned"), "the returns table",
+          "load it with data.load('scenario_returns')")
     try:
         names = {f["properties"]["province_id"]: f["properties"]["name"]
                  for f in provinces["features"]}
@@ -85,7 +79,7 @@ def aftermath_map(table: pd.DataFrame, measure: str = "not_yet_returned", *, pla
 
     if measure not in AFTERMATH_MEASURES:
         raise ValueError(f"unknown measure {measure!r}: use one of {', '.join(AFTERMATH_MEASURES)}")
-    _need(table, COLUMNS, "the table", "use rebuilding.displacement_by_province(...)")
+    require_columns(table, COLUMNS, "the table", "make it with rebuilding.displacement_by_province(...)")
     column, legend, title = AFTERMATH_MEASURES[measure]
     details = table[["left_during_crisis", "returned", "not_yet_returned"]].astype(str)
     view = maps.scenario_choropleth(table[column], title=title, legend_title=legend,

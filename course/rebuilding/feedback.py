@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from course.checks import require_columns
+
 RULE_COLUMNS = ("rule_id", "tool", "title", "message", "advice", "source")
 TOOLS = ("reparations", "justice")
 
@@ -41,12 +43,7 @@ def load_rules(rules: pd.DataFrame, tool: str, known: Iterable[str]) -> dict[str
     none is unknown, and each cites a source."""
     if tool not in TOOLS:
         raise ValueError(f"tool must be one of {', '.join(TOOLS)}, not {tool!r}")
-    if not isinstance(rules, pd.DataFrame):
-        raise ValueError("expected the rules as a DataFrame: data.load('rebuilding_rules')")
-    missing = [c for c in RULE_COLUMNS if c not in rules.columns]
-    if missing:
-        raise ValueError(f"the rules lack column(s) {', '.join(missing)}; load them with "
-                         "data.load('rebuilding_rules')")
+    require_columns(rules, RULE_COLUMNS, "the rules", "load them with data.load('rebuilding_rules')")
     table = rules[rules["tool"] == tool]
     by_id = {str(r["rule_id"]): {c: str(r[c]) for c in RULE_COLUMNS}
              for r in table.to_dict("records")}

@@ -23,6 +23,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
+from course.checks import require_columns
 from course.rebuilding.feedback import Finding, finding, load_rules
 
 ELEMENTS: tuple[str, ...] = ("truth", "justice", "reparation", "non-recurrence")
@@ -37,12 +38,8 @@ INSTITUTION_BUILDING = ("institutional-reform", "local-justice")
 
 def check_mechanisms(mechanisms: pd.DataFrame) -> pd.DataFrame:
     """The mechanisms indexed by id, with ``elements`` as tuples; ValueError on bad rows."""
-    if not isinstance(mechanisms, pd.DataFrame):
-        raise ValueError("expected the mechanisms as a DataFrame: data.load('tj_mechanisms')")
-    missing = [c for c in MECHANISM_COLUMNS if c not in mechanisms.columns]
-    if missing:
-        raise ValueError(f"the mechanisms lack column(s) {', '.join(missing)}: "
-                         "data.load('tj_mechanisms')")
+    require_columns(mechanisms, MECHANISM_COLUMNS, "the mechanisms",
+                    "load them with data.load('tj_mechanisms')")
     table = mechanisms.loc[:, list(MECHANISM_COLUMNS)].copy()
     if table["mechanism_id"].duplicated().any():
         raise ValueError("mechanism ids must be unique")

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from course.checks import require_columns
 from course.rebuilding.feedback import Finding, finding, load_rules
 
 # The five forms of reparation of the Basic Principles (A/RES/60/147, paras 19-23), in their order.
@@ -53,14 +54,6 @@ CLAIM_COLUMNS = ["harm", "group_label", "central_forms", "evidence", "reports", 
                  "source"]
 
 
-def _need(frame, columns: Iterable[str], what: str, hint: str) -> None:
-    if not isinstance(frame, pd.DataFrame):
-        raise ValueError(f"expected {what} as a pandas DataFrame: {hint}")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{what} lack column(s) {', '.join(missing)}: {hint}")
-
-
 def _split(value) -> tuple[str, ...]:
     if value is None or (not isinstance(value, str | tuple) and pd.isna(value)):
         return ()
@@ -77,11 +70,11 @@ def claims(reports: pd.DataFrame, timeline: pd.DataFrame, harms: pd.DataFrame) -
     ``provinces`` (where it was reported); ``source`` (why those forms). Reports are counted as
     received: one event may be reported several times, and few reports are corroborated.
     """
-    _need(reports, ("act_type", "province_id"), "the incident reports",
-          "data.load('scenario_incident_reports')")
-    _need(timeline, ("month", "headline"), "the timeline", "data.load('scenario_timeline')")
-    _need(harms, ("harm", "group_label", "central_forms", "source"), "the harms table",
-          "data.load('reparation_harms')")
+    require_columns(reports, ("act_type", "province_id"), "the incident reports",
+          "load them with data.load('scenario_incident_reports')")
+    require_columns(timeline, ("month", "headline"), "the timeline", "load it with data.load('scenario_timeline')")
+    require_columns(harms, ("harm", "group_label", "central_forms", "source"), "the harms table",
+                    "load it with data.load('reparation_harms')")
     table = harms.set_index("harm")
     bad = sorted({f for forms in table["central_forms"] for f in _split(forms)} - set(FORMS))
     if bad:
@@ -204,10 +197,10 @@ class ReparationsPlanner:
     get feedback. Bad input raises ValueError with a message saying what to do."""
 
     def __init__(self, claim_table: pd.DataFrame, forms: pd.DataFrame, rules: pd.DataFrame):
-        _need(claim_table, ("group_label", "central_forms"), "the claims",
-              "use rebuilding.claims(...)")
-        _need(forms, ("form", "label", "asks_of_state", "source"), "the forms of reparation",
-              "data.load('reparation_forms')")
+        require_columns(claim_table, ("group_label", "central_forms"), "the claims",
+                        "make them with rebuilding.claims(...)")
+        require_columns(forms, ("form", "label", "asks_of_state", "source"), "the forms of reparation",
+                        "load them with data.load('reparation_forms')")
         load_rules(rules, "reparations", RULE_IDS)  # fail now, not at the first feedback
         self.claims, self.rules = claim_table, rules
         self.forms = forms.set_index("form")
