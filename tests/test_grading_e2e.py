@@ -317,3 +317,44 @@ def test_one_run_grades_several_assignments(tmp_path, capsys):
     for name in (fx.ASSIGNMENT, second):
         assert main(["integrity", name, "--course-dir", str(root), "--json"]) == 0
         assert {r["status"] for r in json.loads(capsys.readouterr().out)} == {"clean"}
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to chown submissions to other uids")
+def test_impersonation_and_links_cost_no_one_their_points(pristine, capsys):
+    """Issue 15: a trainee's entry in another's name, and a link to the model solution, in the
+    exchange. The victim's own work is what gets graded; the link gets nobody anything."""
+    _, _, rel = pristine
+    root = _copy_course(pristine, "impersonation")
+    amina, mallory, bo = 20001, 20002, 20003
+    with (root / "nbgrader_config.py").open("a") as f:
+        f.write(f"c.UpstreamCollect.accounts = {{'amina': {amina}, 'bo': {bo}, "
+                f"'mallory': {mallory}}}\n")
+    inbound = root.parent / "impersonation-exchange" / "upstream" / "inbound"
+
+    def entry(student, stamp, nb, uid):
+        folder = inbound / f"{student}+{fx.ASSIGNMENT}+{stamp}+x"
+        folder.mkdir(parents=True)
+        if nb is not None:
+            fx.save(nb, folder)
+        (folder / "timestamp.txt").write_text(stamp)
+        for p in (folder, *folder.iterdir()):
+            os.chown(p, uid, -1, follow_symlinks=False)
+        return folder
+
+    entry("amina", "2026-03-01 10:00:00.000000 UTC", fx.answered(rel, fx.GOOD), amina)
+    entry("amina", "2026-03-01 11:00:00.000000 UTC", rel, mallory)       # unanswered, forged
+    linked = entry("bo", "2026-03-01 10:00:00.000000 UTC", None, bo)
+    (linked / fx.NOTEBOOK).symlink_to(root / "source" / fx.ASSIGNMENT / fx.NOTEBOOK)
+    os.chown(linked / fx.NOTEBOOK, bo, -1, follow_symlinks=False)
+
+    assert main(["collect", fx.ASSIGNMENT, "--course-dir", str(root), "--from",
+                 str(inbound)]) == 0
+    out = capsys.readouterr().out
+    assert f"impersonation by uid {mallory} (mallory)" in out
+    assert "bo: nothing collected: no notebook in the submission; links dropped: " in out
+    assert main(["autograde", fx.ASSIGNMENT, "--course-dir", str(root), *AUTOGRADE]) == 0
+    assert _scores(root) == {"amina": 5.0}
+    capsys.readouterr()
+    assert main(["integrity", fx.ASSIGNMENT, "--course-dir", str(root), "--json"]) == 0
+    [amina_report] = json.loads(capsys.readouterr().out)
+    assert (amina_report["student_id"], amina_report["status"]) == ("amina", "clean")
