@@ -68,3 +68,17 @@ c.JupyterHub.services = [
         user=grader_user,
     )
 ]
+
+# --- a class on one machine: idle servers and kernels are stopped, each server is bounded ---
+# An idle trainee's server is stopped after UPSTREAM_IDLE_MINUTES (their files stay in their
+# home; the link starts it again), by the ecosystem's jupyterhub-idle-culler run as a hub
+# service; inside a server, a kernel idle for UPSTREAM_KERNEL_IDLE_MINUTES is shut down.
+idle_seconds = 60 * int(os.environ.get("UPSTREAM_IDLE_MINUTES", "60"))
+c.JupyterHub.services.append(hub.idle_culler_service(idle_seconds))
+c.JupyterHub.load_roles.append(hub.idle_culler_role())
+c.Spawner.environment.update(hub.kernel_culling_environment(
+    60 * int(os.environ.get("UPSTREAM_KERNEL_IDLE_MINUTES", "20"))))
+# Per-trainee limits: enforced by spawners that can (SystemdSpawner, KubeSpawner; see
+# deploy/README.md, "Sizing a class"); the default local-process spawner cannot enforce them.
+c.Spawner.mem_limit = os.environ.get("UPSTREAM_MEM_LIMIT", "1G")
+c.Spawner.cpu_limit = float(os.environ.get("UPSTREAM_CPU_LIMIT", "1"))

@@ -259,3 +259,35 @@ def ensure_exchange(path: Path, course_id: str = "", owner: str = "") -> Path:
             folder = path / course_id / name if name else path / course_id
             _ensure_course_folder(folder, mode, uid, gid, who)
     return path
+
+
+# --- a class on one machine: culling idle servers and kernels --------------------------------
+IDLE_CULLER = "idle-culler"
+
+
+def idle_culler_service(timeout_seconds: int, every_seconds: int = 300) -> dict:
+    """jupyterhub-idle-culler as a hub service: stops servers idle for ``timeout_seconds``.
+
+    Stopping frees the server's memory and CPU; the trainee's files stay in their home, and the
+    course link (or the hub's Start button) starts the server again.
+    """
+    return {
+        "name": IDLE_CULLER,
+        "command": [sys.executable, "-m", "jupyterhub_idle_culler",
+                    f"--timeout={int(timeout_seconds)}", f"--cull-every={int(every_seconds)}"],
+    }
+
+
+def idle_culler_role() -> dict:
+    """The least the culler needs (as jupyterhub-idle-culler's README lists it)."""
+    return {
+        "name": IDLE_CULLER,
+        "description": "stop servers that have been idle for too long",
+        "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+        "services": [IDLE_CULLER],
+    }
+
+
+def kernel_culling_environment(idle_seconds: int) -> dict[str, str]:
+    """What makes a server shut down its idle kernels (deploy/jupyter/common reads it)."""
+    return {"UPSTREAM_KERNEL_IDLE_SECONDS": str(int(idle_seconds))}

@@ -93,3 +93,28 @@ def test_exchange_is_created_world_writable_and_sticky(tmp_path):
     path.chmod(0o755)
     hub.ensure_exchange(path)  # repaired on the next start
     assert stat.S_IMODE(path.stat().st_mode) == 0o1777
+
+
+def test_idle_servers_are_culled_by_the_ecosystems_culler():
+    service = hub.idle_culler_service(3600)
+    assert service["command"][:3] == [sys.executable, "-m", "jupyterhub_idle_culler"]
+    assert "--timeout=3600" in service["command"]
+    role = hub.idle_culler_role()
+    assert role["services"] == [service["name"]]
+    assert set(role["scopes"]) == {"list:users", "read:users:activity", "read:servers",
+                                   "delete:servers"}
+    import jupyterhub_idle_culler  # noqa: F401 - installed from the lock
+
+
+def test_idle_kernels_are_culled_only_when_the_hub_asks(monkeypatch):
+    from traitlets.config.loader import PyFileConfigLoader
+
+    def loaded():
+        return PyFileConfigLoader("jupyter_server_config.py",
+                                  path=str(hub.COMMON_CONFIG)).load_config()
+
+    monkeypatch.delenv("UPSTREAM_KERNEL_IDLE_SECONDS", raising=False)
+    assert "cull_idle_timeout" not in loaded().MappingKernelManager
+    monkeypatch.setenv(*next(iter(hub.kernel_culling_environment(1200).items())))
+    config = loaded().MappingKernelManager
+    assert config.cull_idle_timeout == 1200 and config.cull_interval == 300
