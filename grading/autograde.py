@@ -38,7 +38,8 @@ def serialize_gradebook(lock_path: Path) -> None:
 @dataclass
 class Outcome:
     student_id: str
-    status: str            # graded | error | timeout | crashed
+    status: str            # graded | stopped (passed a limit: message says which) | error |
+    #                        timeout | crashed
     seconds: float = 0.0
     message: str = ""
     isolation: list[str] = field(default_factory=list)
@@ -206,9 +207,9 @@ def autograde_many(course_dir, assignments: list[str], settings: Settings | None
                 elif msg[0] == "fatal":
                     raise course_root.CourseError(msg[1])
                 elif msg[0] == "done":
-                    _, job, status, seconds, message = msg
+                    _, job, status, seconds, message, protections = msg
                     finish(job, Outcome(job[1], status, round(seconds, 2), message,
-                                        _achieved(settings)))
+                                        protections or _achieved(settings)))
                     slot.job = None
             for i, slot in enumerate(slots):
                 late = slot.job and time.monotonic() - slot.started > settings.timeout

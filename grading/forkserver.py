@@ -8,7 +8,8 @@ with the connection file it was given. Every submission still gets its own new p
 clean namespace; only already-imported library modules are shared (copy-on-write).
 
 Protocol (one JSON object per line): request ``{"spec": {...}, "connection_file": "..."}`` on
-stdin, reply ``{"pid": N}`` (or ``{"error": "..."}``) on stdout. EOF on stdin ends the server.
+stdin, reply ``{"pid": N, "protections": [...]}`` (or with ``"error"``) on stdout, once the child has
+confined itself. EOF on stdin ends the server. The server runs with a clean environment.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import select
 import signal
 import sys
 import traceback
@@ -49,30 +51,51 @@ def _reap(signum, frame) -> None:
             return
 
 
-def _child(request: dict, server_pid: int) -> None:  # pragma: no cover - runs in the fork
+def _child(request: dict, report: int) -> None:  # pragma: no cover - runs in the fork
+    """Confine this process, tell the server what it achieved (on ``report``), become the
+    kernel."""
     from grading import sandbox
 
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
+    # Nothing of the server's open files (its pipes to the grader) may reach the kernel.
+    os.closerange(3, report)
+    os.closerange(report + 1, 65536)
+    spec = sandbox.Spec(**request["spec"])
     code = 0
     try:
-        sandbox.enter(sandbox.Spec(**request["spec"]))
+        protections, connection_file = sandbox.enter(spec, request["connection_file"], report)
+    except BaseException:  # noqa: BLE001 - report and leave; the grader says why
+        os.write(report, (json.dumps({"error": traceback.format_exc()}) + "\n").encode())
+        os._exit(70)
+    os.write(report, (json.dumps({"protections": protections}) + "\n").encode())
+    os.close(report)
+    try:
         from ipykernel.kernelapp import IPKernelApp
 
         app = IPKernelApp.instance()
-        app.initialize(["-f", request["connection_file"],
-                        "--HistoryManager.hist_file=:memory:",
-                        f"--IPKernelApp.parent_handle={server_pid}"])
+        app.initialize(["-f", connection_file, "--HistoryManager.hist_file=:memory:"])
         app.start()
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
-    except BaseException:  # noqa: BLE001 - report and leave; the grader sees a dead kernel
-        with open(os.path.join(request["spec"]["workdir"], "kernel-error.txt"), "w") as f:
-            f.write(traceback.format_exc())
+    except BaseException:  # noqa: BLE001 - the grader sees a dead kernel
         code = 70
     os._exit(code)
+
+
+def _await_report(report: int, timeout: float = 60.0) -> dict:
+    """The child's one line: what it achieved, or why it could not start."""
+    data = b""
+    while not data.endswith(b"\n"):
+        ready, _, _ = select.select([report], [], [], timeout)
+        chunk = os.read(report, 65536) if ready else b""
+        if not chunk:
+            return {"error": "the kernel process died before it was confined"
+                    if ready else "the kernel process did not report within 60 s"}
+        data += chunk
+    return json.loads(data)
 
 
 class Client:
@@ -80,10 +103,16 @@ class Client:
 
     def __init__(self, preload: list[str]):
         import subprocess
+        import tempfile
 
+        from grading import sandbox
+
+        # Started with a clean environment: every kernel is a fork of this process, and
+        # /proc/self/environ shows what the process was started with.
+        self.home = tempfile.mkdtemp(prefix="upstream-forkserver-")
         self.proc = subprocess.Popen([sys.executable, "-m", "grading.forkserver", *preload],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                                     bufsize=1)
+                                     bufsize=1, cwd="/", env=sandbox.clean_environment(self.home))
         self.not_preloaded = None
 
     def wait_ready(self) -> None:
@@ -94,16 +123,22 @@ class Client:
             raise RuntimeError("the kernel fork server did not start")
         self.not_preloaded = hello.get("not_preloaded", [])
 
-    def fork(self, spec, connection_file: str) -> int:
-        self.proc.stdin.write(json.dumps({"spec": spec.to_json(),
-                                          "connection_file": connection_file}) + "\n")
-        self.proc.stdin.flush()
-        reply = json.loads(self.proc.stdout.readline() or '{"error": "fork server died"}')
-        if "pid" not in reply:
+    def fork(self, spec, connection_file: str) -> tuple[int, list[str]]:
+        """A confined kernel process: its pid and the protections it achieved."""
+        try:
+            self.proc.stdin.write(json.dumps({"spec": spec.to_json(),
+                                              "connection_file": connection_file}) + "\n")
+            self.proc.stdin.flush()
+            line = self.proc.stdout.readline()
+        except OSError:
+            line = ""
+        reply = json.loads(line or '{"error": "the kernel fork server died"}')
+        if "pid" not in reply or "error" in reply:
             raise RuntimeError(f"could not start a kernel: {reply.get('error')}")
-        return reply["pid"]
+        return reply["pid"], reply["protections"]
 
     def close(self) -> None:
+        import shutil
         import subprocess
 
         if self.proc.poll() is None:
@@ -112,6 +147,7 @@ class Client:
                 self.proc.wait(5)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+        shutil.rmtree(self.home, ignore_errors=True)
 
 
 def serve(modules: list[str]) -> None:
@@ -120,18 +156,22 @@ def serve(modules: list[str]) -> None:
     out = sys.stdout
     out.write(json.dumps({"ready": True, "not_preloaded": failed}) + "\n")
     out.flush()
-    server_pid = os.getpid()
     for line in sys.stdin:
         try:
             request = json.loads(line)
+            report, child_end = os.pipe()
             pid = os.fork()
         except Exception as exc:  # noqa: BLE001 - a bad request must not end the server
             out.write(json.dumps({"error": str(exc)}) + "\n")
             out.flush()
             continue
         if pid == 0:
-            _child(request, server_pid)
-        out.write(json.dumps({"pid": pid}) + "\n")
+            os.close(report)
+            _child(request, child_end)
+        os.close(child_end)
+        reply = _await_report(report)
+        os.close(report)
+        out.write(json.dumps({"pid": pid, **reply}) + "\n")
         out.flush()
 
 

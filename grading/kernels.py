@@ -12,6 +12,7 @@ handling, same outputs) except for where the kernel comes from and a cap on the 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -27,7 +28,7 @@ from jupyter_client.provisioning import LocalProvisioner
 from jupyter_core.utils import run_sync
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
-from traitlets import Integer
+from traitlets import Bool, Integer
 
 from . import forkserver, sandbox
 from .sandbox import PoolSettings  # noqa: F401 - part of this module's interface
@@ -82,23 +83,30 @@ class ForkProvisioner(LocalProvisioner):
 
     server = None  # ForkServer
     spec: sandbox.Spec | None = None
+    protections: list[str] = []
 
     async def launch_kernel(self, cmd, **kwargs):
         km = self.parent
         if self.spec.uid is not None:
             os.chown(km.connection_file, self.spec.uid, self.spec.gid)
-        pid = self.server.fork(self.spec, km.connection_file)
+        pid, self.protections = self.server.fork(self.spec, km.connection_file)
+        # A kernel with a root of its own binds its sockets there; we reach them through it.
+        ipc = Path(self.spec.folder) / "ipc"
+        if not os.path.lexists(ipc):
+            ipc.symlink_to(f"/proc/{pid}/root{sandbox.CONTROL}/ipc")
         self.process = ForkedProcess(pid)
         self.pid = self.pgid = pid
-        self.cwd = self.spec.workdir
+        self.cwd = self.spec.folder
         return self.connection_info
 
 
 @dataclass
 class Kernel:
     km: AsyncKernelManager
-    workdir: Path
+    folder: Path      # on the host: its connection file, and the link to its sockets
+    work: Path        # the submission's folder, as the grader reaches it
     uid: int | None
+    protections: list[str]
     started: float = field(default_factory=time.monotonic)
 
 
@@ -124,11 +132,13 @@ class KernelPool:
 
     def _start(self) -> Kernel:
         uid, gid = self._ids()
-        workdir = Path(tempfile.mkdtemp(dir=self.base))
+        folder = Path(tempfile.mkdtemp(dir=self.base))
+        (folder / "work").mkdir()  # used only where the kernel cannot have a root of its own
         if uid is not None:
             sandbox.kill_uid(uid)  # nothing may survive from this uid's previous submission
-            os.chown(workdir, uid, gid)
-        spec = sandbox.Spec(workdir=str(workdir), level=self.settings.level, uid=uid, gid=gid,
+            for path in (folder, folder / "work"):
+                os.chown(path, uid, gid)
+        spec = sandbox.Spec(folder=str(folder), level=self.settings.level, uid=uid, gid=gid,
                             hide=self.settings.hide, limits=self.settings.limits)
         if self.server.proc.poll() is not None:
             # At the user level a submission runs as our own uid and could kill the fork server;
@@ -136,14 +146,17 @@ class KernelPool:
             self.server = forkserver.Client(self.settings.preload)
             self.server.wait_ready()
         km = AsyncKernelManager(kernel_name="python3", transport="ipc",
-                                ip=str(workdir / "kernel"),
-                                connection_file=str(workdir / "kernel.json"))
-        provisioner = ForkProvisioner(kernel_id=os.path.basename(workdir),
+                                ip=str(folder / "ipc" / "kernel"),
+                                connection_file=str(folder / "kernel.json"))
+        provisioner = ForkProvisioner(kernel_id=os.path.basename(folder),
                                       kernel_spec=km.kernel_spec, parent=km)
         provisioner.server, provisioner.spec = self.server, spec
         km.provisioner = provisioner
         run_sync(km.start_kernel)()
-        return Kernel(km, workdir, uid)
+        own_root = "own-filesystem" in provisioner.protections
+        work = Path(f"/proc/{provisioner.pid}/root{sandbox.SUBMISSION}") if own_root \
+            else folder / "work"
+        return Kernel(km, folder, work, uid, provisioner.protections)
 
     def take(self) -> Kernel:
         kernel = self.ready
@@ -166,7 +179,7 @@ class KernelPool:
             os.killpg(kernel.km.provisioner.pid if kernel.km.provisioner else -1, signal.SIGKILL)
         if kernel.uid is not None:
             sandbox.kill_uid(kernel.uid)
-        shutil.rmtree(kernel.workdir, ignore_errors=True)
+        shutil.rmtree(kernel.folder, ignore_errors=True)  # its own root went with its processes
 
     def close(self) -> None:
         if self.ready is not None:
@@ -182,6 +195,24 @@ _POOL: KernelPool | None = None
 def set_pool(pool: KernelPool | None) -> None:
     global _POOL
     _POOL = pool
+
+
+@dataclass
+class SubmissionRecord:
+    """What the Execute steps of one submission report to the worker."""
+    stopped: list[str] = field(default_factory=list)   # why the grader stopped a notebook
+    output_bytes: int = 0                              # output kept so far, all notebooks
+    protections: list[str] = field(default_factory=list)
+
+
+RECORD = SubmissionRecord()
+
+
+def begin_submission() -> SubmissionRecord:
+    """A new record for the next submission (its notebooks share the output budget)."""
+    global RECORD
+    RECORD = SubmissionRecord()
+    return RECORD
 
 
 def copy_into(src: Path, dest: Path, uid: int | None, gid: int | None) -> None:
@@ -200,22 +231,48 @@ def copy_into(src: Path, dest: Path, uid: int | None, gid: int | None) -> None:
             os.chown(target, uid, gid)
 
 
+class SubmissionStopped(RuntimeError):
+    """The submission cannot be run at all (its folder does not fit in its disk space)."""
+
+
+NOT_RUN = "NotRunByGrader"  # ename of the error put in cells after the grader stopped a notebook
+STOP_MARK = "the grader stopped this notebook"
+
+
 class SandboxedExecute(Execute):
-    """nbgrader's Execute, run in a pre-started confined kernel in a copy of the folder."""
+    """nbgrader's Execute, run in a pre-started confined kernel in a copy of the folder, with
+    the output it keeps bounded per cell and per submission."""
 
     max_output_bytes = Integer(
         2_000_000, help="Output kept per cell; beyond this it is dropped (a flood of output "
                         "must not exhaust the grader's memory)").tag(config=True)
+    max_total_output_bytes = Integer(
+        20_000_000, help="Output kept per submission, all cells and notebooks together; a "
+                         "notebook that passes it is stopped: the rest of its cells are not "
+                         "run (they score 0) and the outcome says why").tag(config=True)
+    store_widget_state = Bool(False, help="Widget state is not kept (it is not graded and "
+                                          "would be another unbounded store)").tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
         if _POOL is None:  # not inside a grading worker: behave exactly like nbgrader
             return super().preprocess(nb, resources, km=km)
         kernel = _POOL.take()
+        self._kernel, self._kept, self._stopped = kernel, {}, None
+        RECORD.protections = kernel.protections
+        name = os.path.basename((resources or {}).get("metadata", {}).get("name") or "notebook")
+        self._notebook = name if name.endswith(".ipynb") else f"{name}.ipynb"
         try:
             folder = Path(resources.get("metadata", {}).get("path") or ".")
-            copy_into(folder, kernel.workdir, kernel.uid,
-                      None if kernel.uid is None else os.stat(kernel.workdir).st_gid)
-            self._kept = {}
+            try:
+                copy_into(folder, kernel.work, kernel.uid,
+                          None if kernel.uid is None else os.stat(kernel.folder).st_gid)
+            except OSError as exc:
+                if exc.errno != errno.ENOSPC:
+                    raise
+                detail = (f"disk-full: the submitted folder does not fit in the "
+                          f"{self._disk_mb()} MB the grader gives a submission; not run")
+                RECORD.stopped.append(detail)
+                raise SubmissionStopped(detail) from None
             return super().preprocess(nb, resources, km=kernel.km)
         finally:
             if self.kc is not None:
@@ -224,15 +281,80 @@ class SandboxedExecute(Execute):
             _POOL.release(kernel)
             _POOL.refill()
 
+    def _disk_mb(self) -> int:
+        return int((_POOL.settings.limits or {}).get("disk_mb", sandbox.Limits().disk_mb))
+
+    def _stop(self, reason: str, cell_index: int) -> None:
+        """Stop the notebook: interrupt the kernel, keep no more output, run no more cells."""
+        if self._stopped:
+            return
+        self._stopped = f"{reason} (cell {cell_index + 1} of {self._notebook})"
+        RECORD.stopped.append(self._stopped)
+        with contextlib.suppress(OSError, TypeError):
+            os.killpg(self._kernel.km.provisioner.pgid, signal.SIGINT)
+
+    def _disk_full(self) -> bool:
+        if "disk-quota" not in self._kernel.protections:
+            return False
+        try:
+            fs = os.statvfs(self._kernel.work)
+        except OSError:
+            return False
+        return fs.f_bavail * fs.f_frsize < 1_000_000
+
+    def preprocess_cell(self, cell, resources, index):
+        if _POOL is None:
+            return super().preprocess_cell(cell, resources, index)
+        if self._stopped:
+            if cell.cell_type == "code":
+                cell.outputs = [NotebookNode(
+                    output_type="error", ename=NOT_RUN, evalue=f"not run: {self._stopped}",
+                    traceback=[f"{NOT_RUN}: not run: {self._stopped}"])]
+                cell.execution_count = None
+            return cell, self.resources
+        result = super().preprocess_cell(cell, resources, index)
+        if not self._stopped and self._disk_full():
+            self._stop(f"disk-full: the submission filled the {self._disk_mb()} MB of disk "
+                       "the grader gives it (its folder, /tmp and /dev/shm together)", index)
+        if self._stopped and cell.cell_type == "code":
+            cell.outputs.append(NotebookNode(output_type="stream", name="stderr",
+                                             text=f"\n... {STOP_MARK}: {self._stopped} ...\n"))
+        return result
+
+    def _allow(self, size: int, cell_index: int) -> str:
+        """"keep", "truncate" (the cell's first refusal: say so) or "drop"."""
+        if self._stopped:
+            return "drop"
+        kept = self._kept.get(cell_index, 0)
+        if kept + size > self.max_output_bytes:  # dropped, so not counted in the total
+            first = kept <= self.max_output_bytes
+            self._kept[cell_index] = self.max_output_bytes + 1
+            return "truncate" if first else "drop"
+        if RECORD.output_bytes + size > self.max_total_output_bytes:
+            self._stop(f"output-limit: the submission's output passed the "
+                       f"{self.max_total_output_bytes // 1_000_000} MB the grader keeps",
+                       cell_index)
+            return "drop"
+        self._kept[cell_index] = kept + size
+        RECORD.output_bytes += size
+        return "keep"
+
     def output(self, outs, msg, display_id, cell_index):
-        size = len(json.dumps(msg.get("content", {})))
-        kept = self._kept.get(cell_index, 0) if hasattr(self, "_kept") else 0
-        if kept + size > self.max_output_bytes:
-            if kept <= self.max_output_bytes:
-                outs.append(NotebookNode(output_type="stream", name="stderr",
-                                         text="\n... output truncated by the grader ...\n"))  # integrity.TRUNCATED
-                self._kept[cell_index] = self.max_output_bytes + 1
+        if _POOL is None:
+            return super().output(outs, msg, display_id, cell_index)
+        verdict = self._allow(len(json.dumps(msg.get("content", {}))), cell_index)
+        if verdict == "truncate":
+            outs.append(NotebookNode(output_type="stream", name="stderr",
+                                     text="\n... output truncated by the grader ...\n"))  # integrity.TRUNCATED
+        return super().output(outs, msg, display_id, cell_index) if verdict == "keep" else None
+
+    def _update_display_id(self, display_id, msg):
+        # An update replaces earlier output in place: it is output too, and counted as such.
+        if _POOL is not None and msg["msg_type"] == "update_display_data" and self._allow(len(json.dumps(msg.get("content", {}))),
+                                             self._cell_index_of(display_id)) != "keep":
             return None
-        if hasattr(self, "_kept"):
-            self._kept[cell_index] = kept + size
-        return super().output(outs, msg, display_id, cell_index)
+        return super()._update_display_id(display_id, msg)
+
+    def _cell_index_of(self, display_id) -> int:
+        cells = self._display_id_map.get(display_id, {})
+        return next(iter(cells), -1)

@@ -4,7 +4,8 @@ Reads jobs on stdin (one JSON ``[assignment, student]`` per line) and grades eac
 ``Autograde`` converter through ``NbGraderAPI.autograde``, with the changes set up in
 ``grading.nbgrader_setup``: the Execute step runs in a confined, pre-started kernel
 (``grading.kernels``), and duplicated graded cells no longer fail the whole submission. Reports
-``["done", [assignment, student], status, seconds, message]`` lines on stdout. Started by
+``["done", [assignment, student], status, seconds, message, protections]`` lines on stdout
+(status ``stopped``: the grader stopped a notebook that passed a limit; the message says which). Started by
 ``grading.autograde``; not meant to be run by hand.
 """
 
@@ -58,10 +59,14 @@ def worker_main(args: dict) -> None:
         for line in sys.stdin:
             assignment, student = json.loads(line)
             t0 = time.monotonic()
+            record = kernels.begin_submission()
             res = gapi.autograde(assignment, student, force=True, create=True)
             status = "graded" if res["success"] else "error"
-            _send(["done", [assignment, student], status, time.monotonic() - t0,
-                   _error_summary(res) if status == "error" else ""])
+            message = _error_summary(res) if status == "error" else ""
+            if record.stopped:  # a named outcome: what the grader stopped, and why
+                status, message = "stopped", "\n".join(record.stopped)
+            _send(["done", [assignment, student], status, time.monotonic() - t0, message,
+                   record.protections])
     finally:
         pool.close()
 
