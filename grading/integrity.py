@@ -9,6 +9,7 @@ means the trainee (or their tools) really changed a graded or locked cell.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -21,7 +22,8 @@ from . import autograde, course_root
 @dataclass
 class Problem:
     kind: str       # modified | deleted | duplicated | added | reordered | missing-notebook |
-    #                 unknown-notebook | empty | malformed | timeout | crashed | error | runtime
+    #                 unknown-notebook | empty | malformed | stopped | timeout | crashed |
+    #                 error | runtime
     notebook: str
     cell: str = ""  # grade_id, where there is one
     detail: str = ""
@@ -90,18 +92,19 @@ def compare(released, submitted, name: str) -> list[Problem]:
     rel_cells = dict(rel)
     sub = _graded(submitted)
     sub_ids = [gid for gid, _ in sub]
+    counts = Counter(sub_ids)  # linear: a submission may add tens of thousands of cells
     for gid in rel_ids:
-        if gid not in sub_ids:
+        if gid not in counts:
             problems.append(Problem("deleted", name, gid,
                                     f"the {cell_kind(rel_cells[gid])} is missing"))
-    for gid in dict.fromkeys(sub_ids):
-        if sub_ids.count(gid) > 1:
+    for gid in counts:
+        if counts[gid] > 1:
             problems.append(Problem("duplicated", name, gid,
-                                    f"appears {sub_ids.count(gid)} times; only the last copy is graded"))
+                                    f"appears {counts[gid]} times; only the last copy is graded"))
         if gid not in rel_cells:
             problems.append(Problem("added", name, gid,
                                     "a graded/locked cell that was not in the released notebook"))
-    seen = [gid for gid in dict.fromkeys(sub_ids) if gid in rel_cells]
+    seen = [gid for gid in counts if gid in rel_cells]
     expected = [gid for gid in rel_ids if gid in seen]
     if seen != expected:
         problems.append(Problem("reordered", name, detail="graded cells are in a different "
@@ -122,6 +125,7 @@ def compare(released, submitted, name: str) -> list[Problem]:
 
 
 TRUNCATED = "output truncated by the grader"
+NOT_RUN = "NotRunByGrader"  # grading.kernels.NOT_RUN (not imported: that needs nbgrader's Execute)
 
 
 def runtime_problems(autograded_nb, name: str) -> list[Problem]:
@@ -132,6 +136,8 @@ def runtime_problems(autograded_nb, name: str) -> list[Problem]:
             continue
         gid = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {i + 1}")
         for out in cell.get("outputs", []):
+            if out.get("output_type") == "error" and out.get("ename") == NOT_RUN:
+                continue  # the grader stopped the notebook: reported once, as "stopped"
             if out.get("output_type") == "error":
                 problems.append(Problem("runtime", name, gid,
                                         f"{out.ename}: {out.evalue}".strip()[:300]))
@@ -166,14 +172,17 @@ def check_submission(course: course_root.CourseRoot, assignment: str, student: s
         if name not in released and not any(p.kind == "missing-notebook" for p in report.problems):
             report.problems.append(Problem("unknown-notebook", name,
                                            detail="not part of the assignment; not graded"))
-    if outcome and outcome.get("status") in ("timeout", "crashed", "error"):
-        report.problems.append(Problem(outcome["status"], "*",
+    status = (outcome or {}).get("status")
+    autograded = course.autograded(student, assignment)
+    if status in ("timeout", "crashed", "error", "stopped"):
+        report.problems.append(Problem(status, "*",
                                        detail=outcome.get("message", "").strip()[:500]))
-        unreadable = True
+        # A stopped notebook is graded (cells after the stop score 0) unless it never ran.
+        unreadable = unreadable or status != "stopped" or not autograded.is_dir()
     tampered = bool(report.problems)
-    if outcome and outcome.get("status") == "graded":
+    if status in ("graded", "stopped"):
         for name in released:
-            path = course.autograded(student, assignment) / name
+            path = autograded / name
             if path.exists():
                 report.problems += runtime_problems(nbformat.read(path, as_version=4), name)
     if outcome is None:

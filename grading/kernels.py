@@ -139,7 +139,8 @@ class KernelPool:
             for path in (folder, folder / "work"):
                 os.chown(path, uid, gid)
         spec = sandbox.Spec(folder=str(folder), level=self.settings.level, uid=uid, gid=gid,
-                            hide=self.settings.hide, limits=self.settings.limits)
+                            hide=self.settings.hide, limits=self.settings.limits,
+                            namespaces=self.settings.namespaces)
         if self.server.proc.poll() is not None:
             # At the user level a submission runs as our own uid and could kill the fork server;
             # the next submission must not pay for that.
@@ -152,7 +153,16 @@ class KernelPool:
                                       kernel_spec=km.kernel_spec, parent=km)
         provisioner.server, provisioner.spec = self.server, spec
         km.provisioner = provisioner
-        run_sync(km.start_kernel)()
+        try:
+            run_sync(km.start_kernel)()
+        except RuntimeError:
+            if self.settings.level == "root" or not spec.namespaces:
+                raise
+            # An ordinary user where Linux allows user namespaces but not all we build in
+            # them (a container's masked /proc, say): the plain level, as the outcome says.
+            shutil.rmtree(folder, ignore_errors=True)
+            self.settings.namespaces = False
+            return self._start()
         own_root = "own-filesystem" in provisioner.protections
         work = Path(f"/proc/{provisioner.pid}/root{sandbox.SUBMISSION}") if own_root \
             else folder / "work"

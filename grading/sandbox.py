@@ -86,6 +86,7 @@ class Spec:
     gid: int | None = None
     hide: list[str] = field(default_factory=list)  # folders covered by an empty mount
     limits: dict = field(default_factory=lambda: asdict(Limits()))
+    namespaces: bool = True        # False: the plain level (where Linux allows none)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -99,6 +100,7 @@ class PoolSettings:
     ids: list = field(default_factory=list)  # (uid, gid) pairs this pool may use, root level
     preload: list[str] = field(default_factory=list)
     base: str | None = None  # the run's folder for kernel folders (removed by the orchestrator)
+    namespaces: bool = True  # False after the user level found Linux refuses them
 
 
 def default_level() -> str:
@@ -134,7 +136,7 @@ def user_namespaces_available() -> bool:
 def achieved(level: str) -> list[str]:
     """The protections a kernel gets at ``level`` on this machine (see the module docstring)."""
     if level == "root" and os.geteuid() == 0:
-        return ALWAYS + ["own-user"] + NAMESPACED
+        return ALWAYS + NAMESPACED + ["own-user"]
     return ALWAYS + (NAMESPACED if user_namespaces_available() else [])
 
 
@@ -466,7 +468,7 @@ def enter(spec: Spec, connection_file: str, report: int | None = None
     got = list(ALWAYS)
     with open(connection_file, "rb") as f:
         connection = f.read()
-    if _unshare(spec):
+    if spec.namespaces and _unshare(spec):
         _mount("none", "/", None, MS_REC | MS_PRIVATE)
         root = spec.folder  # mounted over: the host's folder stays as it is
         _build_root(spec, root, connection)
