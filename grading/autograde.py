@@ -27,6 +27,11 @@ from pathlib import Path
 
 from . import course_root, sandbox
 
+# A submitted notebook larger than this is not run (outcome "stopped", too-large) nor parsed by
+# integrity: with the output bound (grading.kernels.SandboxedExecute) it bounds every step's
+# memory. Released notebooks are tens of kB; outputs are cleared before grading anyway.
+MAX_NOTEBOOK_BYTES = 16_000_000
+
 
 def serialize_gradebook(lock_path: Path) -> None:
     """See grading.nbgrader_setup.serialize_gradebook (imported late: it needs nbgrader)."""

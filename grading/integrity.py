@@ -22,8 +22,8 @@ from . import autograde, course_root
 @dataclass
 class Problem:
     kind: str       # modified | deleted | duplicated | added | reordered | missing-notebook |
-    #                 unknown-notebook | empty | malformed | stopped | timeout | crashed |
-    #                 error | runtime
+    #                 unknown-notebook | empty | malformed | too-large | stopped | timeout |
+    #                 crashed | error | runtime
     notebook: str
     cell: str = ""  # grade_id, where there is one
     detail: str = ""
@@ -68,6 +68,11 @@ def _flags(cell) -> tuple:
 
 def read_submission(path: Path, name: str) -> tuple[object | None, list[Problem]]:
     """The notebook, or the reason it cannot be read."""
+    size = path.stat().st_size
+    if size > autograde.MAX_NOTEBOOK_BYTES:  # not parsed: its size alone would cost memory
+        return None, [Problem("too-large", name, detail=f"{size / 1e6:.1f} MB; the grader "
+                              f"reads notebooks up to {autograde.MAX_NOTEBOOK_BYTES // 1_000_000}"
+                              " MB")]
     raw = path.read_bytes()
     if not raw.strip():
         return None, [Problem("empty", name, detail="the file is empty (0 bytes of notebook)")]

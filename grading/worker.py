@@ -14,11 +14,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import sys
 import time
+from pathlib import Path
 
 from . import course_root, forkserver
+from .autograde import MAX_NOTEBOOK_BYTES
 
 
 def _send(msg) -> None:
@@ -60,7 +63,13 @@ def worker_main(args: dict) -> None:
             assignment, student = json.loads(line)
             t0 = time.monotonic()
             record = kernels.begin_submission()
-            res = gapi.autograde(assignment, student, force=True, create=True)
+            too_large = _too_large(course.submitted(student, assignment))
+            if too_large:
+                shutil.rmtree(course.autograded(student, assignment), ignore_errors=True)
+                record.stopped.append(too_large)
+                res = {"success": False}
+            else:
+                res = gapi.autograde(assignment, student, force=True, create=True)
             status = "graded" if res["success"] else "error"
             message = _error_summary(res) if status == "error" else ""
             if record.stopped:  # a named outcome: what the grader stopped, and why
@@ -69,6 +78,16 @@ def worker_main(args: dict) -> None:
                    record.protections])
     finally:
         pool.close()
+
+
+def _too_large(folder: Path) -> str:
+    """Why a submission is not run at all: a notebook past the size the grader reads."""
+    for path in sorted(folder.glob("*.ipynb")):
+        size = path.stat().st_size
+        if size > MAX_NOTEBOOK_BYTES:
+            return (f"too-large: {path.name} is {size / 1e6:.1f} MB; the grader takes "
+                    f"notebooks up to {MAX_NOTEBOOK_BYTES // 1_000_000} MB; not run")
+    return ""
 
 
 _EXC = re.compile(r"^\s*(?:[\w.]+\.)?(\w+(?:Error|Exception|Exit))(?::\s*(.*))?$")
