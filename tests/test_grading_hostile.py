@@ -18,6 +18,8 @@ from nbgrader.api import Gradebook
 from grading import autograde, kernels, sandbox
 from grading.__main__ import main
 
+from .test_grading_sandbox import listener
+
 HERE = Path(__file__).parent
 _spec = importlib.util.spec_from_file_location("grading_fixture",
                                                HERE / "fixtures" / "grading" / "exercise.py")
@@ -109,16 +111,9 @@ def test_hostile_submissions_get_their_named_outcome_and_reach_nothing(tmp_path,
     assert main(["release", fx.ASSIGNMENT, "--course-dir", str(root)]) == 0
     rel = nbformat.read(root / "release" / fx.ASSIGNMENT / fx.NOTEBOOK, as_version=4)
 
-    unix = socket.socket(socket.AF_UNIX)  # a world-writable host socket, as found under /run
-    unix.bind(str(tmp_path / "world.sock"))
-    os.chmod(tmp_path / "world.sock", 0o777)
-    unix.listen(4)
-    unix.settimeout(0.2)
+    unix = listener(socket.AF_UNIX, str(tmp_path / "world.sock"))
     abstract_name = f"\0upstream-hostile-{os.getpid()}"
-    abstract = socket.socket(socket.AF_UNIX)
-    abstract.bind(abstract_name)
-    abstract.listen(4)
-    abstract.settimeout(0.2)
+    abstract = listener(socket.AF_UNIX, abstract_name)
     too_large = fx.answered(rel, fx.GOOD)
     too_large.cells += [nbformat.v4.new_markdown_cell("x" * 200) for _ in range(80_000)]
     submissions = {
@@ -140,9 +135,9 @@ def test_hostile_submissions_get_their_named_outcome_and_reach_nothing(tmp_path,
                  str(downloads)]) == 0
     try:
         assert main(["autograde", fx.ASSIGNMENT, "--course-dir", str(root), *AUTOGRADE]) == 0
-        for listener in (unix, abstract):
+        for waiting in (unix, abstract):
             with pytest.raises(OSError):
-                listener.accept()
+                waiting.accept()
     finally:
         unix.close()
         abstract.close()

@@ -78,6 +78,18 @@ PROBE = textwrap.dedent("""
 """)
 
 
+def listener(family: int, address) -> socket.socket:
+    """A listening socket that waits 0.2 s for a connection; a Unix one is world-writable, as
+    the one found under /run was."""
+    s = socket.socket(family)
+    s.bind(address)
+    if family == socket.AF_UNIX and not address.startswith("\0"):
+        os.chmod(address, 0o777)
+    s.listen(4)
+    s.settimeout(0.2)
+    return s
+
+
 @pytest.fixture
 def hostile_host(tmp_path, monkeypatch):
     """What the probe tries to reach: a grader secret in the environment and in a file, a TCP
@@ -86,20 +98,10 @@ def hostile_host(tmp_path, monkeypatch):
     secret_dir = tmp_path / "course-root"
     secret_dir.mkdir()
     (secret_dir / "secret.txt").write_text("the gradebook")
-    tcp = socket.socket()
-    tcp.bind(("127.0.0.1", 0))
-    tcp.listen(4)
-    tcp.settimeout(0.2)
-    unix = socket.socket(socket.AF_UNIX)
-    unix.bind(str(tmp_path / "world.sock"))
-    os.chmod(tmp_path / "world.sock", 0o777)
-    unix.listen(4)
-    unix.settimeout(0.2)
+    tcp = listener(socket.AF_INET, ("127.0.0.1", 0))
+    unix = listener(socket.AF_UNIX, str(tmp_path / "world.sock"))
     abstract_name = f"\0upstream-test-{os.getpid()}"
-    abstract = socket.socket(socket.AF_UNIX)
-    abstract.bind(abstract_name)
-    abstract.listen(4)
-    abstract.settimeout(0.2)
+    abstract = listener(socket.AF_UNIX, abstract_name)
     yield {"CHECKOUT": str(CHECKOUT), "SECRET_FILE": str(secret_dir / "secret.txt"),
            "PORT": tcp.getsockname()[1], "UNIX_PATH": str(tmp_path / "world.sock"),
            "ABSTRACT": abstract_name, "hide": [str(secret_dir),
