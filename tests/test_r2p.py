@@ -83,7 +83,7 @@ CASES = {
         [("escalation", "peace-talks")],
         [("escalation", "peace-talks"), ("escalation", "rights-in-agreement")],
     ),
-    "amnesty-bargain": (
+    "amnesty-debate": (
         [("atrocities", "amnesty-for-ceasefire")],
         [("atrocities", "peace-talks")],
     ),
@@ -132,6 +132,26 @@ def test_rule_fires(measures, rules, rule_id):
 def test_rule_does_not_fire(measures, rules, rule_id):
     _, quiet = CASES[rule_id]
     assert not fired(quiet, measures, rules, rule_id)
+
+
+def test_the_amnesty_rule_presents_the_debate_not_a_verdict(measures, rules):
+    [finding] = r2p.evaluate([("atrocities", "amnesty-for-ceasefire")], measures,
+                             only(rules, "amnesty-debate"))
+    assert finding.kind == "debate" and finding.measures == ("amnesty-for-ceasefire",)
+    # both positions, attributed, and the Updated Set's limits on amnesty
+    assert "2007 forum" in finding.message and "Rights for Peace" in finding.message
+    assert "Updated Set" in finding.message
+    assert "Forum 2007" in finding.source and "RfP 2020" in finding.source
+    assert "E/CN.4/2005/102/Add.1" in finding.source
+    # no verdict: the advice asks for an argued choice, it does not tell the trainee to drop it
+    assert "drop" not in finding.advice.lower() and "argue your choice" in finding.advice.lower()
+    assert finding.text().startswith("To weigh:") and "Your turn:" in finding.text()
+    table = r2p.findings_table([finding])
+    assert table.at[0, "kind"] == "debate"
+    # every other rule is a problem, not a debate
+    plan = [("escalation", "trade-embargo"), ("atrocities", "amnesty-for-ceasefire")]
+    kinds = {f.rule_id: f.kind for f in r2p.evaluate(plan, measures, rules)}
+    assert kinds.pop("amnesty-debate") == "debate" and set(kinds.values()) == {"problem"}
 
 
 def test_coercive_rule_is_per_actor(measures, rules):
@@ -255,7 +275,7 @@ def test_bad_rules_are_named(measures, rules):
     with pytest.raises(ValueError, match="unknown kind 'vibes'"):
         r2p.check_rules(bad, measures)
     bad = rules.copy()
-    bad.loc[bad["rule_id"] == "amnesty-bargain", "trigger"] = "no-such-measure"
+    bad.loc[bad["rule_id"] == "amnesty-debate", "trigger"] = "no-such-measure"
     with pytest.raises(ValueError, match="no-such-measure"):
         r2p.check_rules(bad, measures)
     bad = rules.copy()

@@ -78,3 +78,13 @@ def test_report_timeline_filters_by_theme():
 def test_report_timeline_rejects_a_table_without_themes():
     with pytest.raises(ValueError, match="lacks column"):
         views.report_timeline(pd.DataFrame({"year": [2009]}))
+
+
+def test_findings_html_marks_the_amnesty_debate_as_one():
+    measures = data.load("r2p_measures")
+    found = r2p.evaluate([("atrocities", "amnesty-for-ceasefire")], measures,
+                         data.load("r2p_rules"))
+    shown = views.findings_html(found, measures)
+    debate = shown.split("<li>")[[f.rule_id for f in found].index("amnesty-debate") + 1]
+    assert "To weigh (the sources disagree)" in debate and "Your turn" in debate
+    assert "What to do" not in debate

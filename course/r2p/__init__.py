@@ -31,7 +31,8 @@ they were chosen, phases never going backwards):
 * ``outnumbered``: more steps match ``trigger`` than match ``requires``.
 * ``needs-safeguard``: a ``trigger`` step with no ``requires`` step by the end of ``phase``
   (when blank: by the end of the trigger's own phase).
-* ``avoid``: any ``trigger`` step.
+* ``debate``: any ``trigger`` step, for a choice on which the sources disagree: the finding
+  (``kind == "debate"``) sets out the positions, attributed, instead of a verdict.
 * ``by-phase``: fewer than ``minimum`` steps matching ``requires`` by the end of ``phase``.
 
 Rules that look at the end of a phase are judged only once that phase is over (``through``).

@@ -38,7 +38,12 @@ class Rule:
 
 @dataclass(frozen=True)
 class Finding:
-    """A rule the plan breaks: what, why (with its source), what to do, and which steps."""
+    """A rule the plan breaks: what, why (with its source), what to do, and which steps.
+
+    ``kind`` is ``"problem"`` for what the sources advise against, or ``"debate"`` for a choice on
+    which the sources disagree (rule kind ``debate``): the finding then sets out the positions,
+    attributed, and its advice asks the trainee to argue their choice; it is not a verdict.
+    """
 
     rule_id: str
     title: str
@@ -47,9 +52,13 @@ class Finding:
     source: str
     measures: tuple[str, ...] = ()
     detail: str = ""
+    kind: str = "problem"
 
     def text(self) -> str:
         where = f" {self.detail}" if self.detail else ""
+        if self.kind == "debate":
+            return (f"To weigh: {self.title}.{where} {self.message} [{self.source}] "
+                    f"Your turn: {self.advice}")
         return f"{self.title}.{where} {self.message} [{self.source}] What to do: {self.advice}"
 
 
@@ -117,9 +126,11 @@ def check_rules(rules: pd.DataFrame, measures: pd.DataFrame | Toolbox) -> tuple[
 def _through_index(through: str | None) -> int:
     return len(PHASES) - 1 if through is None else PHASES.index(check_phase(through))
 
-def _finding(rule: Rule, measures: Iterable[str] = (), detail: str = "") -> Finding:
+def _finding(rule: Rule, measures: Iterable[str] = (), detail: str = "",
+             kind: str = "problem") -> Finding:
     ids = tuple(dict.fromkeys(measures))
-    return Finding(rule.rule_id, rule.title, rule.message, rule.advice, rule.source, ids, detail)
+    return Finding(rule.rule_id, rule.title, rule.message, rule.advice, rule.source, ids, detail,
+                   kind)
 
 
 # --- one evaluator per rule kind ----------------------------------------------------------------
@@ -172,9 +183,9 @@ def _needs_safeguard(rule, steps, table, through):
             unguarded.append(step.measure_id)
     return _finding(rule, unguarded) if unguarded else None
 
-def _avoid(rule, steps, table, through):
+def _debate(rule, steps, table, through):
     chosen = [s.measure_id for s in steps if _any_match(rule.trigger, s.measure_id, table)]
-    return _finding(rule, chosen) if chosen else None
+    return _finding(rule, chosen, kind="debate") if chosen else None
 
 def _by_phase(rule, steps, table, through):
     deadline = PHASES.index(rule.phase)
@@ -191,7 +202,7 @@ EVALUATORS: dict[str, Callable] = {
     "requires-before": _requires_before,
     "outnumbered": _outnumbered,
     "needs-safeguard": _needs_safeguard,
-    "avoid": _avoid,
+    "debate": _debate,
     "by-phase": _by_phase,
 }
 
@@ -200,7 +211,7 @@ _NEEDS = {
     "requires-before": ("trigger", "requires"),
     "outnumbered": ("trigger", "requires"),
     "needs-safeguard": ("trigger", "requires"),
-    "avoid": ("trigger",),
+    "debate": ("trigger",),
     "by-phase": ("requires", "phase"),
 }
 
@@ -229,8 +240,11 @@ def violated_rules(plan, measures: pd.DataFrame | Toolbox, rules) -> list[str]:
 
 
 def findings_table(findings: Iterable[Finding]) -> pd.DataFrame:
-    """Findings as a plain table (rule, what, which measures, source, what to do)."""
-    rows = [{"rule_id": f.rule_id, "problem": f.title, "measures": ", ".join(f.measures),
-             "detail": f.detail, "source": f.source, "what to do": f.advice} for f in findings]
-    return pd.DataFrame(rows, columns=["rule_id", "problem", "measures", "detail", "source",
-                                       "what to do"])
+    """Findings as a plain table (rule, kind, what, which measures, source, what to do).
+
+    ``kind`` is ``problem``, or ``debate`` where the sources disagree and the trainee argues."""
+    rows = [{"rule_id": f.rule_id, "kind": f.kind, "problem": f.title,
+             "measures": ", ".join(f.measures), "detail": f.detail, "source": f.source,
+             "what to do": f.advice} for f in findings]
+    return pd.DataFrame(rows, columns=["rule_id", "kind", "problem", "measures", "detail",
+                                       "source", "what to do"])

@@ -21,7 +21,8 @@ __all__ = ["findings_html", "response_simulator", "report_timeline"]
 
 def findings_html(findings: list[r2p.Finding],
                   measures: pd.DataFrame | r2p.Toolbox | None = None) -> str:
-    """Feedback as an accessible list: the rule, why (with its source), and what to do."""
+    """Feedback as an accessible list: the rule, why (with its source), and what to do; a debate
+    (the sources disagree) is marked in words as one, with the trainee's turn to argue."""
     if not findings:
         return message_html("No rule is broken by your plan so far.", "ok")
     box = r2p.Toolbox.of(measures) if measures is not None else None
@@ -29,12 +30,15 @@ def findings_html(findings: list[r2p.Finding],
     items = []
     for f in findings:
         steps = ", ".join(html.escape(label(m)) for m in f.measures)
+        debate = f.kind == "debate"
         items.append(
-            f"<li><b>{html.escape(f.title)}</b>"
+            "<li>" + ("<b>To weigh (the sources disagree):</b> " if debate else "")
+            + f"<b>{html.escape(f.title)}</b>"
             + (f" — <i>{steps}</i>" if steps else "")
             + (f" <small>{html.escape(f.detail)}</small>" if f.detail else "")
             + f"<br>{html.escape(f.message)} <small>[{html.escape(f.source)}]</small>"
-            + f"<br><b>What to do:</b> {html.escape(f.advice)}</li>")
+            + f"<br><b>{'Your turn' if debate else 'What to do'}:</b> "
+            + f"{html.escape(f.advice)}</li>")
     return f"<ul role='list' style='margin:4px 0'>{''.join(items)}</ul>"
 
 
