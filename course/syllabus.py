@@ -186,5 +186,5 @@ def as_table():
     if final is not None:
         rows.append({"id": final.id, "kind": "capstone", "title": final.title,
                      "minutes": final.minutes, "stage": "all",
-                     "file": str(final.notebook.relative_to(COURSE_DIR))})
+                     "file": final.trainee_path})
     return pd.DataFrame(rows)

@@ -57,8 +57,8 @@ def trainee_files() -> dict[str, bytes]:
     for module in syllabus.modules():
         nb = notebook_files.read(module.notebook)
         files[module.trainee_path] = notebook_files.ipynb_text(nb).encode("utf-8")
-        for exercise in module.exercises:
-            files.update(_release_files(exercise))
+    for exercise in syllabus.exercises():  # each module's exercises, then the capstone
+        files.update(_release_files(exercise))
     return files
 
 
