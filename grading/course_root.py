@@ -58,15 +58,23 @@ def git_toplevel(path: Path) -> Path | None:
     return repo if path.resolve().is_relative_to(repo) and (repo / ".git").exists() else None
 
 
+def refuse_inside_checkout(path: str | Path, what: str,
+                           hint: str = "Give a path outside it (by default it goes in the "
+                                       "course root).") -> Path:
+    """``path``, resolved; a CourseError if it lies inside a git checkout (student data)."""
+    path = Path(path).expanduser().resolve()
+    top = git_toplevel(path)
+    if top is not None:
+        raise CourseError(f"{what} {path} is inside the git checkout {top}: student data must "
+                          f"never land in the repository. {hint}")
+    return path
+
+
 def init(course_dir: str | Path, *, course_id: str = "upstream", db_url: str | None = None,
          source: str | Path | None = None) -> Path:
     """Create an nbgrader course root with a config and ``source/`` copied from the course."""
-    root = Path(course_dir).expanduser().resolve()
-    top = git_toplevel(root)
-    if top is not None:
-        raise CourseError(
-            f"{root} is inside the git checkout {top}: student data must never land in the "
-            "repository. Choose a folder elsewhere, e.g. ~/upstream-grading.")
+    root = refuse_inside_checkout(course_dir, "the course root",
+                                  "Choose a folder elsewhere, e.g. ~/upstream-grading.")
     src = Path(source).resolve() if source else REPO_SOURCE
     assignments = sorted(p.name for p in src.iterdir() if p.is_dir()) if src.is_dir() else []
     if not assignments:
@@ -121,7 +129,6 @@ class CourseRoot:
     LOCK_NAME = "gradebook.lock"       # every gradebook session holds an flock on it
     WORKERS_LOG = "workers.log"        # stderr of the grading workers
     OUTCOMES = "autograde.json"        # per assignment: outcome of each student's last run
-    MARKS = "marks.yml"                # per assignment: the instructor's marking file
 
     def __init__(self, course_dir: str | Path):
         self.root = Path(course_dir).expanduser().resolve()
@@ -261,8 +268,14 @@ class CourseRoot:
     def outcomes_path(self, assignment: str) -> Path:
         return self.state_dir(assignment) / self.OUTCOMES
 
-    def marks_path(self, assignment: str) -> Path:
-        return self.state_dir(assignment) / self.MARKS
+    def marking_file(self, assignment: str) -> Path:
+        """The file the instructor edits to mark written answers (``grading mark``)."""
+        return self.root / "marking" / f"{assignment}.yml"
+
+    @property
+    def exports_dir(self) -> Path:
+        """Where ``export`` writes grades and the report unless told otherwise."""
+        return self.root / "exports"
 
     # ---- permissions --------------------------------------------------------------------
     def is_private(self) -> bool:

@@ -1,8 +1,10 @@
 """Grades CSV (nbgrader's own CSV export) and an instructor report with charts.
 
 The report is one self-contained HTML file (charts are embedded PNGs, no scripts, nothing
-fetched): score distribution per assignment, pass rate per graded cell, the most common failing
-tests with their most common errors, and the integrity problems.
+fetched, every value escaped): score distribution per assignment, autograded tests and
+instructor-marked answers apart (with the answers awaiting marking), the most common failing
+tests with their most common errors, and the integrity problems. Both files go in the course
+root's ``exports/`` unless told otherwise, and never inside a git checkout.
 """
 
 from __future__ import annotations
@@ -32,14 +34,19 @@ def _score(grade) -> float:
 
 
 def collect_stats(course_dir, assignment: str) -> dict:
-    """Scores, per-cell pass rates and failing tests of one assignment, from the gradebook."""
+    """Scores, per-cell pass rates, failing tests and answers awaiting marking of one
+    assignment, from the gradebook. Cells a person marks (written answers, tasks) are counted
+    apart: they are never failing tests."""
+    from . import mark
+
     course = course_root.CourseRoot(course_dir)
-    stats = {"scores": [], "max": 0.0, "cells": {}, "errors": {}}
+    stats = {"scores": [], "max": 0.0, "cells": {}, "errors": {}, "awaiting": 0}
     with course.gradebook() as gb:
         try:
             a = gb.find_assignment(assignment)
         except MissingEntry:
             return stats
+        manual = {name for _, name in mark.manual_cells(gb, assignment)}
         stats["max"] = float(a.max_score)
         for sub in gb.assignment_submissions(assignment):
             stats["scores"].append(float(sub.score))
@@ -47,8 +54,13 @@ def collect_stats(course_dir, assignment: str) -> dict:
                 for grade in nb.grades:
                     key = grade.name
                     cell = stats["cells"].setdefault(key, {"passed": 0, "total": 0,
-                                                          "auto": grade.auto_score is not None,
+                                                          "auto": key not in manual,
+                                                          "awaiting": 0,
                                                           "max": float(grade.max_score)})
+                    if grade.needs_manual_grade:
+                        cell["awaiting"] += 1
+                        stats["awaiting"] += 1
+                        continue
                     cell["total"] += 1
                     if grade.max_score and _score(grade) >= float(grade.max_score):
                         cell["passed"] += 1
@@ -129,11 +141,23 @@ def report_html(course_dir) -> str:
             parts.append(f"<figure><img alt='{html.escape(alt)}' "
                          f"src='data:image/png;base64,{png}'><figcaption>{html.escape(alt)}"
                          "</figcaption></figure>")
-        rows = [[name, f"{c['passed']}/{c['total']}", "auto" if c["auto"] else "manual"]
-                for name, c in stats["cells"].items()]
-        parts.append("<h3>Graded cells</h3>" + _table(["cell", "full marks", "graded"], rows))
-        failing = sorted(((c["total"] - c["passed"], name) for name, c in stats["cells"].items()
-                          if c["auto"] and c["passed"] < c["total"]), reverse=True)
+        auto = {n: c for n, c in stats["cells"].items() if c["auto"]}
+        manual = {n: c for n, c in stats["cells"].items() if not c["auto"]}
+        rows = [[name, f"{c['max']:g}", f"{c['passed']}/{c['total']}"]
+                for name, c in auto.items()]
+        parts.append("<h3>Graded cells: autograded tests</h3>" + (
+            _table(["test cell", "points", "full marks"], rows) if rows else "<p>None.</p>"))
+        rows = [[name, f"{c['max']:g}", f"{c['passed']}/{c['total']}", c["awaiting"]]
+                for name, c in manual.items()]
+        parts.append("<h3>Graded cells: marked by the instructor</h3>" + (
+            _table(["answer cell", "points", "full marks (of those marked)",
+                    "awaiting marking"], rows) if rows else "<p>None.</p>"))
+        if stats["awaiting"]:
+            parts.append(f"<p><strong>{stats['awaiting']} answer(s) awaiting marking</strong>: "
+                         "their points are not in the scores above yet (<code>python -m "
+                         f"grading mark {html.escape(assignment)}</code>).</p>")
+        failing = sorted(((c["total"] - c["passed"], name) for name, c in auto.items()
+                          if c["passed"] < c["total"]), reverse=True)
         rows = [[name, n, "; ".join(f"{m} (x{k})" for m, k in
                                     stats["errors"].get(name, Counter()).most_common(3))]
                 for n, name in failing[:10]]
@@ -151,10 +175,15 @@ def report_html(course_dir) -> str:
     return "\n".join(parts)
 
 
-def export(course_dir, out, report: str | Path | None = None) -> tuple[Path, Path | None]:
-    csv_path = export_csv(course_dir, out)
-    report_path = None
-    if report:
-        report_path = Path(report).resolve()
-        report_path.write_text(report_html(course_dir), encoding="utf-8")
+def export(course_dir, out=None, report=None) -> tuple[Path, Path]:
+    """Grades CSV and report, by default in COURSE_DIR/exports/; never inside a checkout."""
+    course = course_root.CourseRoot(course_dir)
+    csv_path = course_root.refuse_inside_checkout(
+        out or course.exports_dir / "grades.csv", "the grades file")
+    report_path = course_root.refuse_inside_checkout(
+        report or course.exports_dir / "report.html", "the report")
+    for path in (csv_path, report_path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    export_csv(course.root, csv_path)
+    report_path.write_text(report_html(course.root), encoding="utf-8")
     return csv_path, report_path
