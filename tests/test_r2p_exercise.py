@@ -6,9 +6,9 @@ tests/test_exercises.py; here we check that this exercise's hidden tests have te
 
 from __future__ import annotations
 
-import nbformat
 import pytest
 
+from course import notebook_files
 from tests.exercise_mistakes import (
     assert_caught_by_hidden_tests,
     grade_id,
@@ -64,7 +64,7 @@ def test_student_version_is_valid_python():
     # so a trainee starts from code that runs up to the `raise NotImplementedError()` stub.
     from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
 
-    nb = nbformat.read(SOURCE, as_version=4)
+    nb = notebook_files.read(SOURCE)  # the MyST source, as nbgrader gets it
     released, _ = ClearSolutions().preprocess(nb, {})
     released, _ = ClearHiddenTests().preprocess(released, {})
     for cell in released.cells:

@@ -82,3 +82,19 @@ def test_every_analyst_task_has_a_worked_example_and_hints():
         assert "Worked example" in before.rsplit("## Task", 1)[-1], task
         hints = after.split("## Task", 1)[0]
         assert hints.count("<details><summary>Hint") >= 2, task
+
+
+@pytest.mark.parametrize("assignment", ["ex05_rebuilding", "capstone_brief"])
+def test_student_version_is_valid_python(assignment):
+    # nbgrader's own ClearSolutions makes the student version; every code cell must still parse,
+    # so a trainee starts from code that runs up to the `raise NotImplementedError()` stub.
+    from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
+
+    from course import notebook_files
+
+    released, _ = ClearSolutions().preprocess(notebook_files.read(source_of(assignment)), {})
+    released, _ = ClearHiddenTests().preprocess(released, {})
+    for cell in released.cells:
+        if cell.cell_type == "code":
+            compile(cell.source, cell.metadata.get("nbgrader", {}).get("grade_id", "cell"), "exec")
+            assert "### BEGIN" not in cell.source
