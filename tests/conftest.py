@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-COURSE = ROOT / "course"
-ARTIFACTS = ROOT / "artifacts"
+from tests.helpers.paths import ARTIFACTS
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 # Flags that keep Chromium from phoning home (and make it usable as root in a container).

@@ -6,8 +6,8 @@ import pytest
 
 from course import syllabus
 from course.quiz import load_quiz
-from tests import notebook_rules as rules
-from tests.conftest import COURSE
+from tests.helpers import notebook_rules as rules
+from tests.helpers.paths import COURSE
 
 MODULES = syllabus.modules()
 EXERCISES = syllabus.exercises()

@@ -16,8 +16,8 @@ import urllib.request
 import pytest
 
 from course import workspace
-from tests.lab_server import running_lab
-from tests.test_hub_browser import outside_requests, run_all_cells
+from tests.helpers.browser import outside_requests, run_all_cells
+from tests.helpers.lab_server import running_lab
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

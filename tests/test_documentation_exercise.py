@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.exercise_mistakes import (
+from tests.helpers.exercise_mistakes import (
     assert_caught_by_hidden_tests,
     failing_line,
     run_with_mistakes,

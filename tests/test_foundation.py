@@ -12,7 +12,7 @@ import pytest
 
 from course import notebook_files, syllabus
 from grading import authoring as a
-from tests.conftest import ROOT
+from tests.helpers.paths import ROOT
 
 
 def test_syllabus_table_lists_modules_in_order():

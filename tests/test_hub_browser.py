@@ -5,7 +5,6 @@ Chromium — widgets and the offline map render, and the page calls no outside h
 from __future__ import annotations
 
 import io
-import re
 import subprocess
 import sys
 import time
@@ -16,26 +15,13 @@ import nbformat
 import pytest
 from PIL import Image
 
-from tests.test_hub import LocalHub, course_repo
+from tests.helpers.browser import outside_requests, run_all_cells
+from tests.helpers.hub import LocalHub, course_repo
 
 pytestmark = [pytest.mark.hub, pytest.mark.browser, pytest.mark.slow,
               pytest.mark.xdist_group(name="hub")]
 
 MODULE_1 = "modules/01-warning-signs.ipynb"  # in the trainee distribution
-LOCAL_HOSTS = {"127.0.0.1", "localhost"}
-INERT_SCHEMES = {"data", "blob", "about"}  # never leave the browser
-
-
-def outside_requests(urls: list[str]) -> list[str]:
-    """The URLs (of requests and web sockets) that would leave this machine."""
-    outside = []
-    for url in urls:
-        parts = urlsplit(url)
-        if parts.scheme in INERT_SCHEMES:
-            continue
-        if parts.scheme not in {"http", "https", "ws", "wss"} or parts.hostname not in LOCAL_HOSTS:
-            outside.append(url)
-    return outside
 
 
 def test_outside_requests_flags_every_host_but_this_machine():
@@ -77,25 +63,6 @@ def open_notebook(page, url: str, timeout: float = 120) -> None:
             return
         time.sleep(0.5)
     raise AssertionError(f"the kernel of {url} did not start within {timeout:.0f}s")
-
-
-PROMPTS_JS = """() => [...document.querySelectorAll(
-    '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt')]
-    .map(p => p.textContent.trim())"""
-
-
-def run_all_cells(page, timeout: float = 240) -> list[str]:
-    """Run > Run All Cells from JupyterLab's menu bar; wait until every code cell has run."""
-    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-    page.locator('li[data-command="runmenu:run-all"]').click()
-    deadline = time.monotonic() + timeout
-    while True:
-        prompts = page.evaluate(PROMPTS_JS)
-        if prompts and all(re.fullmatch(r"\[\d+\]:", p) for p in prompts):
-            return prompts
-        if time.monotonic() > deadline:
-            raise AssertionError(f"cells did not all run within {timeout:.0f}s: prompts {prompts}")
-        time.sleep(1)
 
 
 def save_notebook(page, name: str, timeout: float = 60) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_hub import deploy_module
+from tests.helpers.hub import deploy_module
 
 hub = deploy_module("upstream_hub")
 

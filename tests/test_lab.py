@@ -9,8 +9,8 @@ import urllib.request
 
 import pytest
 
-from tests.conftest import ROOT
-from tests.lab_server import free_port, stop
+from tests.helpers.lab_server import free_port, stop
+from tests.helpers.paths import ROOT
 
 
 @pytest.mark.slow

@@ -180,3 +180,18 @@ def test_the_guards_fail_on_an_added_import(kind, path, line, tmp_path, monkeypa
     found = (logic_imports_of_view_libraries() if kind == "view"
              else course_imports_of_instructor_code())
     assert len(found) == 1 and found[0].startswith(f"{path}:"), found
+
+
+# --- the tests' own layout ------------------------------------------------------------------------
+
+def test_test_files_import_helpers_never_each_other():
+    tests = ROOT / "tests"
+    found = [f"{_name(path)}:{line} imports {module}"
+             for path in sorted(tests.glob("test_*.py")) + [tests / "conftest.py"]
+             for line, module in imports(path.read_text(encoding="utf-8"))
+             if module.startswith("tests.") and not module.startswith("tests.helpers")]
+    assert not found, "put shared test code in tests/helpers/: " + "; ".join(found)
+    loose = sorted(p.name for p in tests.glob("*.py")
+                   if not p.name.startswith("test_") and p.name not in ("__init__.py",
+                                                                        "conftest.py"))
+    assert not loose, f"helpers belong in tests/helpers/, not tests/: {loose}"

@@ -10,7 +10,7 @@ import pytest
 
 from course import syllabus
 from course.maps import external_urls
-from tests import notebook_rules as rules
+from tests.helpers import notebook_rules as rules
 
 NOTEBOOKS = [m.notebook for m in syllabus.modules()] + [e.notebook for e in syllabus.exercises()]
 
@@ -25,6 +25,7 @@ def execute(path, cwd):
     return nb, time.perf_counter() - started
 
 
+@pytest.mark.slow  # executes the notebook: 4-10 s each
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_runs_and_stays_offline(path, tmp_path):
     # cwd is an empty temporary folder: notebooks must reach data through course.data, not paths.

@@ -10,8 +10,8 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from course import workspace
-from tests.lab_server import running_lab
-from tests.test_hub_browser import PROMPTS_JS, outside_requests
+from tests.helpers.browser import PROMPTS_JS, outside_requests
+from tests.helpers.lab_server import running_lab
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

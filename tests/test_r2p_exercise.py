@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from course import notebook_files
-from tests.exercise_mistakes import (
+from tests.helpers.exercise_mistakes import (
     assert_caught_by_hidden_tests,
     grade_id,
     run_with_mistakes,

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from course import data
-from tests.conftest import ROOT
+from tests.helpers.paths import ROOT
 from tools import npm, vendor, world_outlines
 from tools.rehash import rehash
 

@@ -25,8 +25,8 @@ import pytest
 
 from course import notebook_files, syllabus, workspace
 from grading import release
-from tests.conftest import ROOT
-from tests.lab_server import running_lab
+from tests.helpers.lab_server import running_lab
+from tests.helpers.paths import ROOT
 
 MARKERS = (*release.SOLUTION, *release.HIDDEN)
 
@@ -99,6 +99,7 @@ def test_the_check_finds_a_solution_line():
     assert leaks(source)
 
 
+@pytest.mark.slow  # releases all four exercises with nbgrader: about 30 s
 def test_committed_student_versions_equal_a_fresh_release(tmp_path):
     from tools import notebooks
 

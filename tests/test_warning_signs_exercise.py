@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.exercise_mistakes import (
+from tests.helpers.exercise_mistakes import (
     assert_caught_by_hidden_tests,
     run_with_mistakes,
     source_of,

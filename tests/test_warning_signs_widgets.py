@@ -10,7 +10,7 @@ import pytest
 
 from course import warning_signs as ws
 from course.widgets import warning_signs as views
-from tests.conftest import ROOT
+from tests.helpers.paths import ROOT
 from tests.helpers.tables import CATALOGUE, make_indicators
 
 

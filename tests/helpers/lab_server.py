@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.helpers.paths import ROOT
+
 # The same privacy settings as `make lab`: no news, no update check, no PyPI extension manager.
 PRIVATE_LAB_ARGS = ["--LabApp.news_url=None",
                     "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
@@ -37,7 +39,6 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=30)
 
 
-ROOT = Path(__file__).resolve().parents[1]
 # The trainee's Jupyter config directories, as `make lab` and the hub give them.
 TRAINEE_CONFIG_PATH = os.pathsep.join(str(ROOT / "deploy" / "jupyter" / d)
                                       for d in ("trainee", "common"))
