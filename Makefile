@@ -80,6 +80,7 @@ clean:
 .PHONY: check
 check: install
 	$(BIN)/ruff check .
+	$(BIN)/python -m tools.notebooks lint
 	$(BIN)/python -m pytest -n 2 -q -m "not slow and not browser and not hub" $(PYTEST_ARGS)
 
 ## Maintainer tools (tools/, never installed with the course): rebuild what the course ships.

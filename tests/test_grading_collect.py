@@ -244,6 +244,7 @@ def _canvas_zip(path: Path, when: tuple) -> Path:
     return path
 
 
+@pytest.mark.slow  # runs nbgrader's own commands: 7-13 s measured
 def test_canvas_late_marker_becomes_a_timestamp_after_the_due_date(course, tmp_path, capsys):
     _gradebook(course, datetime(2026, 3, 2, 12, 0, 0)).close()
     z = _canvas_zip(tmp_path / "canvas.zip", (2026, 3, 3, 8, 30, 0))
@@ -259,6 +260,7 @@ def test_canvas_late_marker_becomes_a_timestamp_after_the_due_date(course, tmp_p
     assert _seconds_late(course, "ontime_101") == 0
 
 
+@pytest.mark.slow  # runs nbgrader's own commands: 7-13 s measured
 def test_canvas_late_marker_without_a_usable_file_time(course, tmp_path, capsys):
     _gradebook(course, datetime(2026, 3, 2, 12, 0, 0)).close()
     z = _canvas_zip(tmp_path / "canvas.zip", (1980, 1, 1, 0, 0, 0))  # the zip format's "none"
@@ -427,6 +429,7 @@ def test_links_are_dropped_and_reported_never_followed(course, tmp_path, capsys)
     assert "Answer of gina." in (_submitted(course, "gina") / NB).read_text()
 
 
+@pytest.mark.slow  # runs nbgrader's own commands: 7-13 s measured
 def test_the_real_command_on_the_hostile_download(course, tmp_path):
     """`python -m grading collect` itself, in a fresh process: exit 0, no traceback."""
     dl = _hostile_download(course, tmp_path)
@@ -647,6 +650,7 @@ def test_a_trainee_who_made_the_course_folder_first_is_reported(tmp_path):
         hub.ensure_exchange(ex, "upstream")
 
 
+@pytest.mark.slow  # runs nbgrader's own commands: 7-13 s measured
 @root_only
 @pytest.mark.skipif(shutil.which("setpriv") is None, reason="needs setpriv (util-linux) to act "
                                                             "as a trainee's uid")
@@ -711,6 +715,7 @@ def test_hub_config_selects_the_link_safe_exchange(monkeypatch):
     assert (factory.submit, factory.collect) == (exchange.ExchangeSubmit, exchange.ExchangeCollect)
 
 
+@pytest.mark.slow  # runs nbgrader's own commands: 7-13 s measured
 def test_submit_never_follows_a_link(course, tmp_path, caplog):
     from grading.exchange import ExchangeSubmit
 
@@ -729,6 +734,7 @@ def test_submit_never_follows_a_link(course, tmp_path, caplog):
     assert "Not copied (a link, never followed): usr -> /usr" in caplog.messages
 
 
+@pytest.mark.slow  # runs nbgrader's own commands: 7-13 s measured
 @root_only
 def test_formgrader_collect_refuses_impersonation_and_links(course, tmp_path, caplog):
     from grading.exchange import ExchangeCollect, ExchangeSubmit
