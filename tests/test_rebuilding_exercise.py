@@ -11,8 +11,12 @@ import re
 
 import pytest
 
-from tests import notebook_rules
-from tests.exercise_mistakes import assert_caught_by_hidden_tests, run_with_mistakes, source_of
+from tests.helpers import notebook_rules
+from tests.helpers.exercise_mistakes import (
+    assert_caught_by_hidden_tests,
+    run_with_mistakes,
+    source_of,
+)
 
 # Every test runs the exercise notebook (once per module, in a fixture): seconds each.
 pytestmark = pytest.mark.slow
