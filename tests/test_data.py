@@ -275,6 +275,14 @@ def test_reference_tables_agree_with_facts_md():
         assert principle in facts
     stanton = facts.split("## 4.")[1].split("## 5.")[0].lower()
     assert ", ".join(data.load("stanton_stages")["stage"]) in re.sub(r"\s+", " ", stanton)
+    rebuilding = re.sub(r"\s+", " ", facts.split("## 9.")[1]).lower()
+    assert "restitution, compensation, rehabilitation, satisfaction, and guarantees of " \
+           "non-repetition" in rebuilding
+    assert all(f.lower() in rebuilding for f in data.load("reparation_forms")["label"])
+    assert all(e.lower() in rebuilding
+               for e in data.load("transitional_justice_elements")["label"])
+    for symbol in ("A/RES/60/147", "E/CN.4/2005/102/Add.1", "resolution 18/7"):
+        assert symbol.lower() in rebuilding
 
 
 # --- world outlines ---------------------------------------------------------------------------
