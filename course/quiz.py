@@ -14,12 +14,19 @@ Questions live as data in ``course/quizzes/<module_id>.yml``::
               - text: Factors 9 to 14
                 feedback: Those are the specific ones.   # shown when this option is chosen
             explanation: Why the right answer is right, with a citation.
+            id: factor-kinds           # optional; the question's number (1, 2, …) otherwise
+
+Options are written with the right one wherever the author likes; trainees see them in a shuffled
+order (:meth:`Quiz.display_order`) that is the same every time for a question: it is seeded by the
+module, the section and the question's id, so an answer can never be found by its position.
 
 The view in :mod:`course.widgets` is a thin layer over :class:`Quiz`.
 """
 
 from __future__ import annotations
 
+import hashlib
+import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -53,6 +60,7 @@ class Question:
     options: tuple[Option, ...]
     explanation: str
     multiple: bool = False
+    id: str = ""
 
     @property
     def answer(self) -> frozenset[int]:
@@ -90,6 +98,19 @@ class Quiz:
     title: str
     questions: tuple[Question, ...]
 
+    def question_id(self, index: int) -> str:
+        return self.questions[index].id or str(index + 1)
+
+    def display_order(self, index: int) -> tuple[int, ...]:
+        """The order in which question ``index``'s options are shown: a permutation of their
+        indices, seeded by module, section and question id (stable across runs and machines,
+        and unchanged when other questions are added or moved)."""
+        key = f"{self.module_id}/{self.section}/{self.question_id(index)}"
+        seed = int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "big")
+        order = list(range(len(self.questions[index].options)))
+        random.Random(seed).shuffle(order)
+        return tuple(order)
+
     def score(self, answers: dict[int, int | Iterable[int]]) -> tuple[int, int]:
         """(number right, number of questions) for answers keyed by question index."""
         right = sum(self.questions[i].check(a).correct for i, a in answers.items())
@@ -101,7 +122,7 @@ def _question(raw: dict, where: str) -> Question:
         options = tuple(Option(str(o["text"]), bool(o.get("correct", False)),
                                str(o.get("feedback", ""))) for o in raw["options"])
         q = Question(str(raw["prompt"]), options, str(raw["explanation"]),
-                     bool(raw.get("multiple", False)))
+                     bool(raw.get("multiple", False)), str(raw.get("id") or ""))
     except (KeyError, TypeError) as exc:
         raise QuizError(f"{where}: each question needs prompt, options (with text) and "
                         f"explanation; missing {exc}") from None
@@ -139,4 +160,7 @@ def load_quiz(module_id: str, section: str) -> Quiz:
                       for i, q in enumerate(raw.get("questions") or []))
     if not questions:
         raise QuizError(f"{module_id}.yml/{section}: no questions")
+    ids = [q.id for q in questions if q.id]
+    if len(ids) != len(set(ids)):
+        raise QuizError(f"{module_id}.yml/{section}: two questions share an id")
     return Quiz(module_id, section, str(raw.get("title", "Check your understanding")), questions)

@@ -66,3 +66,55 @@ def test_view_gives_immediate_feedback():
     radio.value = 0
     button.click()
     assert "Correct." in feedback.value and "1 of 1 right" in view.children[-1].value
+
+
+def _single_answer_positions() -> tuple[dict[int, int], int]:
+    """How many single-answer questions of the whole course show their right option at each
+    position (0 = first), in the order trainees see them."""
+    spread: dict[int, int] = {}
+    total = 0
+    for path in sorted(QUIZ_DIR.glob("*.yml")):
+        for section in quiz.sections(path.stem):
+            loaded = quiz.load_quiz(path.stem, section)
+            for i, question in enumerate(loaded.questions):
+                if question.multiple:
+                    continue
+                (right,) = question.answer
+                position = loaded.display_order(i).index(right)
+                spread[position] = spread.get(position, 0) + 1
+                total += 1
+    return spread, total
+
+
+def test_display_order_is_a_stable_permutation_seeded_by_question():
+    qz = quiz.Quiz("m9", "s", "T", (Q, Question("p", tuple(Option(str(i), i == 0) for i in range(5)),
+                                                "e", id="five")))
+    order = qz.display_order(1)
+    assert sorted(order) == list(range(5))
+    assert order == quiz.Quiz("m9", "s", "T", qz.questions).display_order(1)  # same every time
+    # seeded by module, section and id: another section usually gives another order
+    others = {quiz.Quiz("m9", f"s{k}", "T", qz.questions).display_order(1) for k in range(20)}
+    assert len(others) > 1
+    # an explicit id keeps a question's order when questions are added before it
+    moved = quiz.Quiz("m9", "s", "T", (Q, Q, qz.questions[1]))
+    assert moved.display_order(2) == order
+
+
+def test_view_shows_options_in_display_order_and_checks_the_right_one():
+    five = Question("p", tuple(Option(f"option {i}", i == 3) for i in range(5)), "e", id="x")
+    qz = quiz.Quiz("m9", "s", "T", (five,))
+    radio, button, feedback = widgets.quiz_view(qz).children[1].children[1:]
+    shown = [label for label, _ in radio.options]
+    assert shown == [f"option {i}" for i in qz.display_order(0)]
+    radio.value = 3  # values stay the option's index in the file, whatever its position
+    button.click()
+    assert "Correct." in feedback.value
+
+
+def test_no_position_holds_the_right_option_in_more_than_40_percent_of_questions():
+    spread, total = _single_answer_positions()
+    assert total >= 40
+    worst = max(spread, key=spread.get)
+    assert spread[worst] <= 0.4 * total, (
+        f"the right option is shown at position {worst + 1} in {spread[worst]} of {total} "
+        f"single-answer questions; spread: {dict(sorted(spread.items()))}")

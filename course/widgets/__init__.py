@@ -45,21 +45,23 @@ def guard(status: W.HTML, action: Callable[[], object]) -> object | None:
         return None
 
 
-def _question_box(number: int, question, on_answer: Callable[[int, bool], None]) -> W.VBox:
-    labels = [opt.text for opt in question.options]
+def _question_box(number: int, question, on_answer: Callable[[int, bool], None],
+                  order: tuple[int, ...] | None = None) -> W.VBox:
+    """One question, its options shown in ``order`` (indices into ``question.options``)."""
+    order = tuple(range(len(question.options))) if order is None else order
+    labels = [(question.options[i].text, i) for i in order]
     if question.multiple:
         choice = W.VBox([W.Checkbox(value=False, description=t, indent=False,
-                                    layout=W.Layout(width="auto")) for t in labels])
+                                    layout=W.Layout(width="auto")) for t, _ in labels])
     else:
-        choice = W.RadioButtons(options=[(t, i) for i, t in enumerate(labels)], value=None,
-                                layout=W.Layout(width="auto"))
+        choice = W.RadioButtons(options=labels, value=None, layout=W.Layout(width="auto"))
     button = W.Button(description="Check", button_style="primary",
                       tooltip="Check your answer")
     feedback = W.HTML()
 
     def chosen():
         if question.multiple:
-            return [i for i, box in enumerate(choice.children) if box.value]
+            return [i for (_, i), box in zip(labels, choice.children) if box.value]
         return choice.value
 
     def check(_=None):
@@ -83,7 +85,8 @@ def quiz_view(quiz: Quiz) -> W.VBox:
         score.value = (f"<i>{sum(results.values())} of {len(quiz.questions)} right so far. "
                        "Self-checks are not graded: try again as often as you like.</i>")
 
-    boxes = [_question_box(i, q, on_answer) for i, q in enumerate(quiz.questions)]
+    boxes = [_question_box(i, q, on_answer, quiz.display_order(i))
+             for i, q in enumerate(quiz.questions)]
     header = W.HTML(f"<h4>{html.escape(quiz.title)}</h4>")
     return W.VBox([header, *boxes, score], layout=W.Layout(border="1px solid #ddd",
                                                            padding="8px"))
