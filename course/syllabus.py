@@ -5,6 +5,11 @@ Modules may list their learning ``objectives``, each with what assesses it (``as
 cell of that exercise's source). Exercises may give a ``pass_mark`` and their ``points`` by part
 (``{core: N, analyst: M}``). The optional top-level ``capstone`` is the course's final
 assignment, after the last module; :func:`exercises` lists it last, as nbgrader assignments.
+
+:func:`problems` lists every way the syllabus disagrees with what it describes: objectives that
+differ from the module header's list, an objective with no assessment or one that does not exist,
+and points or a pass mark that differ from the exercise's graded cells (summed by grade_id prefix,
+``core_`` needing no programming, ``analyst_`` the optional pandas part) or its header.
 """
 
 from __future__ import annotations
@@ -171,6 +176,131 @@ def module(module_id: str) -> Module:
     raise SyllabusError(f"no module {module_id!r}; the syllabus has {[m.id for m in modules()]}")
 
 
+OBJECTIVES_HEADING = re.compile(r"^## Learning objectives\s*$", re.M)
+LIST_ITEM = re.compile(r"^\s*\d+\.\s+")
+
+
+def header_objectives(notebook: Path) -> list[str]:
+    """The numbered learning objectives in a module's header (its first Markdown cell), each
+    as one line of text with its whitespace collapsed."""
+    from course import notebook_files
+
+    nb = notebook_files.read(notebook)
+    header = nb.cells[0].source if nb.cells else ""
+    found = OBJECTIVES_HEADING.search(header)
+    if not found:
+        return []
+    items: list[str] = []
+    for line in header[found.end():].splitlines():
+        if LIST_ITEM.match(line):
+            items.append(LIST_ITEM.sub("", line).strip())
+        elif items and line.strip() and line.startswith((" ", "\t")):
+            items[-1] += " " + line.strip()
+        elif items and line.strip():
+            break
+    return [" ".join(item.split()) for item in items]
+
+
+def graded_cells(exercise: Exercise) -> dict[str, float]:
+    """grade_id -> points of every graded cell in the exercise's source."""
+    from course import notebook_files
+
+    cells = {}
+    for cell in notebook_files.read(exercise.notebook).cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade"):
+            cells[meta["grade_id"]] = float(meta.get("points", 0))
+    return cells
+
+
+def points_by_part(exercise: Exercise) -> dict[str, float]:
+    """The points of the exercise's graded cells, summed by part (grade_id prefix)."""
+    sums = dict.fromkeys(PARTS, 0.0)
+    for grade_id, points in graded_cells(exercise).items():
+        part = grade_id.split("_", 1)[0]
+        sums[part] = sums.get(part, 0.0) + points
+    return sums
+
+
+_STATED = {what: re.compile(rf"{what}\W*(\d+)\s*points", re.I)
+           for what in ("pass mark", "core part", "analyst part")}
+
+
+def header_points(exercise: Exercise) -> dict[str, float | None]:
+    """The pass mark and the core and analyst points the exercise's header (first cell) states,
+    e.g. ``**Pass mark:** 11 points (of 23) · **core part:** 12 points · **analyst part:** 11
+    points``; None for what it does not state."""
+    from course import notebook_files
+
+    nb = notebook_files.read(exercise.notebook)
+    header = nb.cells[0].source if nb.cells else ""
+    return {what: float(m.group(1)) if (m := rx.search(header)) else None
+            for what, rx in _STATED.items()}
+
+
+def _assessment_problem(mod: Module, ref: str) -> str | None:
+    from course import quiz
+
+    kind, _, name = ref.partition(":")
+    if not name:
+        return f"{ref!r} is neither 'quiz:SECTION' nor 'EXERCISE_ID:GRADE_ID'"
+    if kind == "quiz":
+        try:
+            quiz.load_quiz(mod.id, name)
+        except quiz.QuizError as exc:
+            return f"{ref!r}: {exc}"
+        return None
+    exercise = next((e for e in exercises() if e.id == kind), None)
+    if exercise is None:
+        return f"{ref!r}: no exercise {kind!r} in the syllabus"
+    if name not in graded_cells(exercise):
+        return f"{ref!r}: {kind} has no graded cell {name!r}"
+    return None
+
+
+def problems(mods: tuple[Module, ...] | None = None) -> list[str]:
+    """Every way the syllabus disagrees with the notebooks and quizzes it describes."""
+    found = []
+    for mod in modules() if mods is None else mods:
+        if not mod.objectives:
+            found.append(f"{mod.id}: no objectives mapped to assessments")
+        elif mod.notebook.exists():
+            header = header_objectives(mod.notebook)
+            listed = [" ".join(o.text.split()) for o in mod.objectives]
+            if header != listed:
+                found.append(f"{mod.id}: the objectives differ from the header's list "
+                             f"(header {len(header)}, syllabus {len(listed)}; the texts must be "
+                             "equal, in order)")
+        for number, objective in enumerate(mod.objectives, start=1):
+            if not objective.assessed_by:
+                found.append(f"{mod.id}: objective {number} is not assessed by anything")
+            found += [f"{mod.id}: objective {number}: {p}" for ref in objective.assessed_by
+                      if (p := _assessment_problem(mod, ref))]
+        for exercise in mod.exercises:
+            if exercise.pass_mark is None or exercise.points is None:
+                found.append(f"{exercise.id}: no pass_mark and points")
+                continue
+            actual = points_by_part(exercise)
+            if actual != exercise.points:
+                found.append(f"{exercise.id}: syllabus points {exercise.points} but the graded "
+                             f"cells sum to {actual} (grade_ids must start core_ or analyst_)")
+            stated = header_points(exercise)
+            want = {"pass mark": exercise.pass_mark, "core part": exercise.points["core"],
+                    "analyst part": exercise.points["analyst"]}
+            if stated != want:
+                found.append(f"{exercise.id}: the header states {stated}, the syllabus {want}")
+    return found
+
+
+def objectives_table():
+    """One row per learning objective: module, number, text, and what assesses it."""
+    import pandas as pd
+
+    return pd.DataFrame([{"module": m.id, "objective": n, "text": o.text,
+                          "assessed_by": ", ".join(o.assessed_by)}
+                         for m in modules() for n, o in enumerate(m.objectives, start=1)])
+
+
 def as_table():
     """The syllabus as a DataFrame: one row per module or exercise, in teaching order."""
     import pandas as pd
@@ -180,7 +310,9 @@ def as_table():
         rows.append({"id": m.id, "kind": "module", "title": m.title, "minutes": m.minutes,
                      "stage": m.stage, "file": m.trainee_path})
         rows += [{"id": e.id, "kind": "exercise", "title": e.title, "minutes": e.minutes,
-                  "stage": m.stage, "file": e.trainee_path}
+                  "stage": m.stage, "file": e.trainee_path, "pass_mark": e.pass_mark,
+                  "core_points": (e.points or {}).get("core"),
+                  "analyst_points": (e.points or {}).get("analyst")}
                  for e in m.exercises]
     final = capstone()
     if final is not None:

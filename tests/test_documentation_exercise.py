@@ -23,8 +23,10 @@ pytestmark = pytest.mark.slow
 SOURCE = source_of("ex03_documentation")
 
 MISTAKES = {
+    # shared affiliation missed: every source counted as independent
+    "core_independent": """independent_count = 5""",
     # checks gaps and each entry's own hash, but never that it links to the entry before
-    "custody_chain": """    expected = 1
+    "analyst_custody_chain": """    expected = 1
     for entry in log.to_dict("records"):
         if int(entry["seq"]) != expected:
             return expected
@@ -33,7 +35,7 @@ MISTAKES = {
         expected += 1
     return None""",
     # forgets the required fields: a record with no province passes
-    "validation": """    problems = []
+    "analyst_validation": """    problems = []
     if report.get("event_end") and str(report["event_end"]) < str(report["event_start"]):
         problems.append("event_end is before event_start")
     if report.get("act_type") not in evidence.VOCABULARIES["act_type"]:
@@ -42,15 +44,15 @@ MISTAKES = {
         problems.append("consent_recorded: testimony needs consent")
     return problems""",
     # key and message swapped in hmac.new: still keyed and stable, but not the locker's pseudonym
-    "pseudonyms": """    normalised = " ".join(name.lower().split())
+    "analyst_pseudonyms": """    normalised = " ".join(name.lower().split())
     return "W-" + hmac.new(normalised.encode("utf-8"), key, hashlib.sha256).hexdigest()[:12]""",
     # counts distinct sources as independent, ignoring shared affiliations
-    "corroboration": """    table = matched.groupby("event_id").agg(sources=("source_id", "nunique"))
+    "analyst_corroboration": """    table = matched.groupby("event_id").agg(sources=("source_id", "nunique"))
     table["independent"] = table["sources"]
     table["corroborated"] = table["independent"] >= 2
     return table.sort_index()""",
     # forgets that a duplicate must come from a different source
-    "duplicates": """    frame = reports.assign(start=pd.to_datetime(reports["event_start"]))
+    "analyst_duplicates": """    frame = reports.assign(start=pd.to_datetime(reports["event_start"]))
     pairs = set()
     for _, group in frame.groupby(["place_id", "victim_group", "perpetrator_type"]):
         rows = group.to_dict("records")
@@ -75,5 +77,6 @@ def test_hidden_tests_catch_what_visible_tests_miss(executed_with_mistakes, task
 def test_the_correct_solutions_pass_every_test(executed_with_mistakes):
     untouched = [g for g in executed_with_mistakes if g.endswith("_tests")
                  and g.removesuffix("_tests") not in MISTAKES]
-    assert untouched == ["hashing_tests"]
-    assert failing_line(executed_with_mistakes["hashing_tests"]) is None
+    assert untouched == ["core_hash_tests", "core_custody_tests", "core_records_tests",
+                         "analyst_hashing_tests"]
+    assert all(failing_line(executed_with_mistakes[g]) is None for g in untouched)

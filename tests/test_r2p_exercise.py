@@ -24,14 +24,17 @@ SOURCE = source_of("ex04_r2p")
 # A mistake a trainee could make in each answer, which passes that task's visible tests.
 MISTAKES = {
     # incentives read as a response to a failing State rather than encouragement
-    "task1_answer": """my_pillars = {"ngo-capacity": "II", "authorise-force": "III", "equal-rights-law": "I",
+    "core_pillars": """my_pillars = {"ngo-capacity": "II", "authorise-force": "III", "equal-rights-law": "I",
               "train-officials": "II", "arms-embargo": "III", "national-prosecutions": "I",
               "incentives": "III", "targeted-sanctions": "III", "reparations": "I"}""",
     # human rights in peace deals placed in the rebuilding stage
-    "task2_answer": """my_stages = {"A": "rebuild", "B": "prevent", "C": "react", "D": "prevent", "E": "rebuild",
+    "core_stages": """my_stages = {"A": "rebuild", "B": "prevent", "C": "react", "D": "prevent", "E": "rebuild",
              "F": "rebuild"}""",
     # each actor's groups sorted by id instead of kept in their original order
-    "task4_answer": """    tags = measures.set_index("measure_id")
+    # any coercive step read as breaking the first rule, whoever tried peaceful means before
+    "core_plan_rules": """plan_c_breaks = ["coercive-before-peaceful", "economic-sanctions-harm",
+                 "rights-bargained-away"]""",
+    "analyst_peaceful_first": """    tags = measures.set_index("measure_id")
     queues = {}
     for actor in dict.fromkeys(tags.at[m, "actor"] for m in measure_ids):
         own = [m for m in measure_ids if tags.at[m, "actor"] == actor]
@@ -46,7 +49,7 @@ TASK3_FROM, TASK3_TO = "any(r <= order.index(p)", "any(r < order.index(p)"
 @pytest.fixture(scope="module")
 def executed_with_mistakes(tmp_path_factory):
     def model_answer_with_mistake(cell):
-        if grade_id(cell) == "task3_answer":
+        if grade_id(cell) == "analyst_violations":
             assert TASK3_FROM in cell.source, "task 3's model answer changed: update the mistake"
             cell.source = cell.source.replace(TASK3_FROM, TASK3_TO)
 
@@ -54,7 +57,7 @@ def executed_with_mistakes(tmp_path_factory):
                              edit=model_answer_with_mistake)
 
 
-@pytest.mark.parametrize("task", ["task1", "task2", "task3", "task4"])
+@pytest.mark.parametrize("task", [*sorted(MISTAKES), "analyst_violations"])
 def test_hidden_tests_catch_what_visible_tests_miss(executed_with_mistakes, task):
     assert_caught_by_hidden_tests(executed_with_mistakes, f"{task}_tests")
 

@@ -22,7 +22,9 @@ SOURCE = source_of("ex01_warning_signs")
 
 MISTAKES = {
     # "below the threshold" read as "at or below" (only for the "below" indicators)
-    "count_factors": """    rows = indicators.merge(catalogue, on="indicator")
+    # counts factor 6 (independent outlets 4, civic space 0.45) as present: "below" misread
+    "core_factors_present": """factors_present = [2, 3, 4, 5, 6, 7, 9]""",
+    "analyst_count_factors": """    rows = indicators.merge(catalogue, on="indicator")
     above = rows["direction"] == "above"
     rows["crossed"] = (above & (rows["value"] > rows["threshold"])) | (
         ~above & (rows["value"] <= rows["threshold"]))
@@ -30,11 +32,11 @@ MISTAKES = {
     table = present.groupby(["month", "province_id"]).sum().unstack("province_id")
     return table.sort_index().sort_index(axis=1).astype(int)""",
     # uses 5 factors whatever min_factors says (the visible tests only ask for 5)
-    "sustained_provinces": """    high = (counts.sort_index() >= 5).astype(int)
+    "analyst_sustained_provinces": """    high = (counts.sort_index() >= 5).astype(int)
     held = high.rolling(run, min_periods=run).sum() >= run
     return sorted(str(p) for p in held.columns[held.any()])""",
     # puts factor 8 with the specific factors
-    "common_specific": """    rows = indicators[indicators["month"] == month].merge(catalogue, on="indicator")
+    "analyst_common_specific": """    rows = indicators[indicators["month"] == month].merge(catalogue, on="indicator")
     above = rows["direction"] == "above"
     rows["crossed"] = (above & (rows["value"] > rows["threshold"])) | (
         ~above & (rows["value"] < rows["threshold"]))
@@ -46,7 +48,9 @@ MISTAKES = {
     table.columns.name = None
     return table.sort_index().astype(int)""",
     # the base-rate fallacy: takes the hit rate for the share of alarms that are real
-    "share_of_alarms_real": """    return hit_rate""",
+    # the base-rate fallacy again, by hand: takes the hit rate for the share of real alarms
+    "core_alarms": 'alarms_followed_by_crisis = "about 9 in 10"',
+    "analyst_share_of_alarms_real": """    return hit_rate""",
 }
 
 

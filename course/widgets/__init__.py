@@ -15,7 +15,7 @@ import ipywidgets as W
 
 from course.quiz import Quiz, QuizError, load_quiz
 
-__all__ = ["guard", "quiz_view", "self_check", "show_message", "message_html"]
+__all__ = ["guard", "hints", "quiz_view", "self_check", "show_message", "message_html"]
 
 _STYLES = {
     "ok": ("#e6f4ea", "#1e7b34", "✓"),
@@ -61,7 +61,7 @@ def _question_box(number: int, question, on_answer: Callable[[int, bool], None],
 
     def chosen():
         if question.multiple:
-            return [i for (_, i), box in zip(labels, choice.children) if box.value]
+            return [i for (_, i), box in zip(labels, choice.children, strict=True) if box.value]
         return choice.value
 
     def check(_=None):
@@ -98,3 +98,32 @@ def self_check(module_id: str, section: str) -> W.Widget:
         return quiz_view(load_quiz(module_id, section))
     except QuizError as exc:
         return W.HTML(message_html(f"This self-check could not be loaded: {exc}", "error"))
+
+
+def hints(exercise: str, task: str) -> W.Widget:
+    """Progressive hints for one analyst task (``course/hints/<exercise>.yml``), revealed one at
+    a time with a button. Never graded, never recorded."""
+    from course.hints import HintError, HintLadder, load_hints
+
+    try:
+        ladder = HintLadder(load_hints(exercise, task))
+    except HintError as exc:
+        return W.HTML(message_html(f"These hints could not be loaded: {exc}", "error"))
+    shown = W.HTML()
+    button = W.Button(description=f"Show a hint (1 of {len(ladder.hints.hints)})",
+                      tooltip="Reveal the next hint; hints are not graded")
+
+    def reveal(_=None):
+        guard(shown, ladder.next)
+        items = "".join(f"<li>{html.escape(h)}</li>" for h in ladder.visible())
+        shown.value = f"<ol>{items}</ol>"
+        if ladder.left:
+            button.description = f"Show a hint ({ladder.shown + 1} of {len(ladder.hints.hints)})"
+        else:
+            button.description, button.disabled = "No more hints", True
+
+    button.on_click(reveal)
+    title = W.HTML(f"<p><b>Hints: {html.escape(ladder.hints.title)}</b> "
+                   "<i>(not graded; open them one at a time, only if you need them)</i></p>")
+    return W.VBox([title, button, shown], layout=W.Layout(border="1px dashed #bbb",
+                                                          padding="6px"))
