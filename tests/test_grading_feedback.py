@@ -245,6 +245,7 @@ def test_outputs_inside_the_checkout_are_refused(tmp_path, capsys):
     assert not (REPO / "marks.yml").exists()
 
 
+@pytest.mark.slow  # autogrades to export: about 5 s of CPU, 26 s measured
 def test_export_without_out_writes_in_the_course_root(tmp_path, capsys):
     root = course_root.init(tmp_path / "c", source=fx.write_source(tmp_path / "s"))
     assert release.release(root, fx.ASSIGNMENT, validate=False).ok

@@ -169,6 +169,7 @@ def _assert_nothing_of_the_host(facts: dict, host: dict) -> None:
     assert all("pytest" not in c for c in facts["cmdlines"])
 
 
+@pytest.mark.slow  # a kernel against the hostile host: about 3 s of CPU, 16-21 s measured
 @ROOT_ONLY
 def test_root_level_kernel_has_nothing_of_the_host(hostile_host):
     lease = sandbox.UserLease(2)  # users no concurrent grading run is using
@@ -188,6 +189,7 @@ def test_root_level_kernel_has_nothing_of_the_host(hostile_host):
     assert not kernel.folder.exists()  # the kernel's folder is gone afterwards
 
 
+@pytest.mark.slow  # a kernel against the hostile host: about 3 s of CPU, 16-21 s measured
 @NAMESPACES
 def test_user_namespace_level_kernel_has_nothing_of_the_host(hostile_host):
     """The user level's code path (a user namespace of our own) run by this process."""
@@ -259,6 +261,7 @@ def test_ordinary_user_kernel_has_nothing_of_the_host(hostile_host):
     _assert_nothing_of_the_host(facts, hostile_host)
 
 
+@pytest.mark.slow  # a kernel against the hostile host: about 3 s of CPU, 16-21 s measured
 def test_plain_level_keeps_limits_and_a_clean_environment(hostile_host):
     """Where no namespace can be made: limits, its own folder, a clean environment."""
     code = textwrap.dedent("""
