@@ -178,6 +178,9 @@ def _mark(args) -> int:
               f"marked now; {rep.awaiting} awaiting marking")
         print(f"marking file: {rep.file}")
     if rep.awaiting:
+        print("awaiting marking:")
+        print(table(["student", "notebook", "answer cell", "points"],
+                    [[a.student, a.notebook, a.cell, f"{a.max_points:g}"] for a in rep.waiting]))
         print("fill in `score` (and `comment`) for each answer in that file, then run this "
               "command again")
     _next(f"{_cmd('feedback', args.assignment, '--course-dir', str(root))}")

@@ -14,7 +14,7 @@ listed with what to do.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import yaml
@@ -165,8 +165,12 @@ class MarkReport:
     file: Path
     total: int = 0
     marked_now: int = 0
-    awaiting: int = 0
-    problems: list[str] = None
+    problems: list[str] = field(default_factory=list)
+    waiting: list[Answer] = field(default_factory=list)  # answers still awaiting marking
+
+    @property
+    def awaiting(self) -> int:
+        return len(self.waiting)
 
 
 def mark(course_dir, assignment: str, file: str | Path | None = None) -> MarkReport:
@@ -179,7 +183,7 @@ def mark(course_dir, assignment: str, file: str | Path | None = None) -> MarkRep
     course_root.refuse_inside_checkout(path, "the marking file")
     found = answers(course, assignment)
     known = {(a.student, a.notebook, a.cell): a for a in found}
-    report = MarkReport(path, total=len(found), problems=[])
+    report = MarkReport(path, total=len(found))
     changes = []
     if path.exists():
         for i, entry in enumerate(read_file(path), 1):
@@ -206,7 +210,7 @@ def mark(course_dir, assignment: str, file: str | Path | None = None) -> MarkRep
                 else:
                     changes.append((a, score, comment))
     if report.problems:
-        report.awaiting = sum(a.status == AWAITING for a in found)
+        report.waiting = [a for a in found if a.status == AWAITING]
         return report  # nothing written: the file stays as the instructor left it
     if changes:
         with course.gradebook() as gb:
@@ -227,6 +231,6 @@ def mark(course_dir, assignment: str, file: str | Path | None = None) -> MarkRep
                 note.manual_comment = comment or None
             gb.db.commit()
         found = answers(course, assignment)
-    report.awaiting = sum(a.status == AWAITING for a in found)
+    report.waiting = [a for a in found if a.status == AWAITING]
     write_file(path, assignment, course.root, found)
     return report

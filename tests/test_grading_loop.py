@@ -86,42 +86,65 @@ def _scores(course) -> dict[tuple[str, str], tuple[float, float]]:
                 for a in gb.assignments for s in gb.assignment_submissions(a.name)}
 
 
-def test_full_submissions_score_the_maximum_and_every_step_succeeds(loop):
+# Exercises whose model solution cannot reach full marks under `grading autograde` today, and
+# why. strict: once fixed, the test passes, xfail reports it, and the entry must go.
+KNOWN_BROKEN = {
+    "ex03_documentation": "task5_setup calls course.scenario.incident_truth(), which needs the "
+                          "repository's tools/ (absent in the grader's kernel, as in a trainee's "
+                          "installation): RuntimeError, then NameError 'matched' in Task 5",
+}
+EXERCISES = [pytest.param(e.id, marks=pytest.mark.xfail(reason=KNOWN_BROKEN[e.id], strict=True))
+             if e.id in KNOWN_BROKEN else e.id for e in syllabus.exercises()]
+
+
+@pytest.mark.parametrize("name", EXERCISES)
+def test_full_submissions_score_the_maximum(loop, name):
     course = course_root.CourseRoot(loop["root"])
     scores = _scores(course)
-    for name in loop["names"]:
-        students = collected(course, name)
-        assert sorted(students.values()) == sorted(KINDS), students
-        assert {s for (a, s) in scores if a == name} == set(students)
-        for student, kind in students.items():
-            score, most = scores[(name, student)]
-            if kind == "full":
-                assert score == most > 0, f"{name}/{student}: {score} of {most}"
-            else:
-                assert score < most, f"{name}/{student}: {kind} scored {score} of {most}"
-        by_kind = {kind: scores[(name, s)][0] for s, kind in students.items()}
-        assert by_kind["partial"] > by_kind["broken"], by_kind
+    students = collected(course, name)
+    assert sorted(students.values()) == sorted(KINDS), students
+    assert {s for (a, s) in scores if a == name} == set(students)
+    for student, kind in students.items():
+        score, most = scores[(name, student)]
+        if kind == "full":
+            assert score == most > 0, f"{name}/{student}: {score} of {most}"
+        else:
+            assert score < most, f"{name}/{student}: {kind} scored {score} of {most}"
+    by_kind = {kind: scores[(name, s)][0] for s, kind in students.items()}
+    assert by_kind["partial"] > by_kind["broken"], by_kind
+    for student, kind in students.items():  # the page of a full one: every test passed
+        if kind == "full":
+            page = feedback.visible_text(next(course.feedback(student, name).glob("*.html"))
+                                         .read_text(encoding="utf-8"))
+            results = re.findall(r"(Passed|Not passed): [\d.]+ of [\d.]+ points", page)
+            assert set(results) == {"Passed"}, f"{name}/{student}: {results}"
+
+
+def test_the_grades_csv_holds_every_score(loop):
+    course = course_root.CourseRoot(loop["root"])
+    scores = _scores(course)
+    assert {a for a, _ in scores} == set(loop["names"])
     rows = list(csv.DictReader((course.exports_dir / "grades.csv").open()))
     exported = {(r["assignment"], r["student_id"]): float(r["score"]) for r in rows}
     # nbgrader's CSV has a row for every student of the course in every assignment
     assert {k: exported[k] for k in scores} == {k: v[0] for k, v in scores.items()}
 
 
-def test_integrity_sees_the_broken_ones_only(loop, capsys):
-    for name in loop["names"]:
-        capsys.readouterr()
-        assert main(["integrity", name, "--course-dir", str(loop["root"]), "--json"]) == 0
-        reports = {kind_of(r["student_id"]): r for r in json.loads(capsys.readouterr().out)}
-        assert sorted(reports) == sorted(KINDS)
-        assert reports["full"]["status"] == "clean", reports["full"]
-        assert reports["broken"]["status"] == "runtime-errors"
-        assert "I did not finish this one" in json.dumps(reports["broken"])
-        # A partial one is clean, or its unanswered stubs (and cells that use their results)
-        # raised errors: nothing tampered with, nothing failed.
-        partial = reports["partial"]
-        assert partial["status"] in ("clean", "runtime-errors"), partial
-        assert {p["kind"] for p in partial["problems"]} <= {"runtime"}, partial
-        assert partial["status"] == "clean" or "NotImplementedError" in json.dumps(partial)
+@pytest.mark.parametrize("name", EXERCISES)
+def test_integrity_sees_the_broken_ones_only(loop, name, capsys):
+    capsys.readouterr()
+    assert main(["integrity", name, "--course-dir", str(loop["root"]), "--json"]) == 0
+    reports = {kind_of(r["student_id"]): r for r in json.loads(capsys.readouterr().out)}
+    assert sorted(reports) == sorted(KINDS)
+    assert reports["full"]["status"] == "clean", reports["full"]
+    assert reports["broken"]["status"] == "runtime-errors"
+    assert "I did not finish this one" in json.dumps(reports["broken"])
+    # A partial one is clean, or its unanswered stubs (and cells that use their results)
+    # raised errors: nothing tampered with, nothing failed.
+    partial = reports["partial"]
+    assert partial["status"] in ("clean", "runtime-errors"), partial
+    assert {p["kind"] for p in partial["problems"]} <= {"runtime"}, partial
+    assert partial["status"] == "clean" or "NotImplementedError" in json.dumps(partial)
 
 
 def _pages(root: Path) -> list[Path]:
@@ -144,7 +167,7 @@ def test_every_student_gets_a_page_that_shows_no_hidden_line(loop):
     for name in loop["names"]:
         hidden = _hidden_lines_absent_from_release(course, name)
         assert hidden, f"{name}: no hidden test lines found (the check would test nothing)"
-        for student, kind in collected(course, name).items():
+        for student in collected(course, name):
             pages = sorted(course.feedback(student, name).glob("*.html"))
             assert [p.name for p in pages] == [f"{name}.ipynb".replace(".ipynb", ".html")]
             text = feedback.visible_text(pages[0].read_text(encoding="utf-8"))
@@ -153,8 +176,6 @@ def test_every_student_gets_a_page_that_shows_no_hidden_line(loop):
             assert f"Marked for {student}." in text  # the instructor's comment is there
             results = re.findall(r"(Passed|Not passed): [\d.]+ of [\d.]+ points", text)
             assert results, f"{name}/{student}: no test results shown"
-            if kind == "full":
-                assert set(results) == {"Passed"}, f"{name}/{student}: {results}"
     report = (course.exports_dir / "report.html").read_text(encoding="utf-8")
     for name in loop["names"]:
         for h in _hidden_lines_absent_from_release(course, name):
@@ -270,3 +291,23 @@ def test_chromium_loads_every_page_without_calling_another_host(loop, browser):
         context.close()
     assert outside == []
     assert not [t for t in titles.values() if "pwned" in t], titles
+
+
+def test_a_wrong_marking_entry_writes_nothing(loop, tmp_path, capsys):
+    course = course_root.CourseRoot(loop["root"])
+    name = loop["names"][0]
+    data = yaml.safe_load(course.marking_file(name).read_text(encoding="utf-8"))
+    before = _scores(course)
+    data["answers"][0]["score"] = data["answers"][0]["max_points"] + 1
+    data["answers"][1]["score"] = "most of it"
+    data["answers"][2]["score"] = 0
+    edited = tmp_path / "marks.yml"
+    edited.write_text(yaml.safe_dump(data), encoding="utf-8")
+    text = edited.read_text(encoding="utf-8")
+    capsys.readouterr()
+    assert main(["mark", name, "--course-dir", str(loop["root"]), "--file", str(edited)]) == 1
+    err = capsys.readouterr().err
+    assert "entry 1" in err and "is outside 0 to" in err
+    assert "entry 2" in err and "is not a number" in err
+    assert edited.read_text(encoding="utf-8") == text   # left as the instructor wrote it
+    assert _scores(course) == before                    # and nothing went into the gradebook
