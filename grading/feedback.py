@@ -39,7 +39,6 @@ from . import course_root, release
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 HIDDEN_NOTE = "# (hidden tests: not shown; their result is included in this cell's score)"
-HIDDEN_FAILED = "A hidden test in this cell failed."  # kept for older callers
 REMOVED = "(output removed: it would show part of a hidden test)"
 DROPPED_MIME = ("application/javascript", "text/javascript", "application/x-javascript",
                 "application/vnd.jupyter.widget-view+json",
@@ -401,24 +400,3 @@ def _unmarked_by_student(course: course_root.CourseRoot, assignment: str) -> dic
             counts[sub.student_id] = sum(g.needs_manual_grade for nb in sub.notebooks
                                          for g in nb.grades)
     return counts
-
-
-# ---- kept for older callers ---------------------------------------------------------------------
-
-def all_hidden_lines(course_dir, assignment: str) -> list[str]:
-    """Every stripped hidden-test line of the assignment's source (public or not)."""
-    import nbformat
-
-    lines = []
-    for path in course_root.CourseRoot(course_dir).notebooks("source", assignment):
-        for cell in nbformat.read(path, as_version=4).cells:
-            lines += hidden_lines_of(cell.source)
-    return sorted(set(lines))
-
-
-def leaked_lines(page: str, hidden: list[str]) -> list[str]:
-    """Hidden lines (at least MIN_LINE long), or strings written in them, shown in ``page``."""
-    text = _squash(visible_text(page))
-    found = [h for h in hidden if len(h) >= release.MIN_LINE and _squash(h) in text]
-    found += [s for h in hidden for s in string_literals(h) if s in text]
-    return found
