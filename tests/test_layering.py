@@ -23,10 +23,6 @@ COURSE = ROOT / "course"
 VIEW_LIBRARIES = ("ipywidgets", "matplotlib", "folium")
 VIEW_LAYER = ("course/widgets/", "course/maps/", "course/charts.py")
 INSTRUCTORS = ("grading", "tools")
-# Exercise 3's Task 5 setup still shows trainees the true grouping of reports; until that cell
-# changes, course/scenario.py fetches it from tools/ in the checkout (issue #13). It is the only
-# exception, and test_the_exercise_3_bridge_is_still_needed fails once it is not.
-BRIDGE = "course/scenario.py"
 
 
 def _modules() -> list[Path]:
@@ -68,7 +64,7 @@ def _root(module: str) -> str:
 
 def course_imports_of_instructor_code() -> list[str]:
     return [f"{_name(path)}:{line} imports {module}"
-            for path in _modules() if _name(path) != BRIDGE
+            for path in _modules()
             for line, module in imports(path.read_text(encoding="utf-8"))
             if _root(module) in INSTRUCTORS]
 
@@ -132,20 +128,18 @@ def test_the_trainee_package_holds_no_scenario_generator_or_answer_key():
                    if isinstance(n, ast.FunctionDef | ast.ClassDef)}
         generator = {"incident_rows", "media_rows", "indicator_rows", "province_rings"} & defined
         assert not generator, f"{_name(path)} defines scenario generator code: {generator}"
-        if "incident_truth" in defined:
-            assert _name(path) == BRIDGE, f"{_name(path)} defines the answer key incident_truth"
-            calls = [m for _, m in imports(path.read_text(encoding="utf-8"))]
-            assert "tools.scenario" in calls, "the bridge must fetch the key, never hold it"
+        assert "incident_truth" not in defined, f"{_name(path)} defines the answer key"
+        assert "incident_truth" not in path.read_text(encoding="utf-8"), (
+            f"{_name(path)} reaches the generator's incident_truth (instructors' tools only)")
 
 
-def test_the_exercise_3_bridge_is_still_needed():
-    if not (ROOT / BRIDGE).exists():
-        return
-    sources = [p for p in (COURSE / "exercises" / "source").rglob("*")
-               if p.suffix in (".md", ".ipynb") and ".ipynb_checkpoints" not in p.parts]
-    users = [p for p in sources if "scenario.incident_truth" in p.read_text(encoding="utf-8")]
-    assert users, (f"no exercise calls scenario.incident_truth() any more: delete {BRIDGE} and "
-                   "BRIDGE in tests/test_layering.py")
+def test_no_trainee_notebook_reaches_the_generator():
+    """Exercise 3 takes the matched reports from the scenario_event_matches dataset."""
+    for path in [*(COURSE / "exercises" / "source").rglob("*.md"),
+                 *(COURSE / "modules").glob("*.md")]:
+        text = path.read_text(encoding="utf-8")
+        assert "incident_truth" not in text, path.name
+        assert not re.search(r"^\s*(from|import) tools\b", text, re.M), path.name
 
 
 def test_the_package_build_leaves_tools_out():

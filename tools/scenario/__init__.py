@@ -38,6 +38,7 @@ TABLES = {
                                       "victims_count", "perpetrator_type", "summary",
                                       "consent_recorded", "testimony"],
     "scenario_displacement.csv": ["month", "province_id", "displaced_in", "displaced_out"],
+    "scenario_event_matches.csv": ["report_id", "event_id"],
     "scenario_returns.csv": ["month", "province_id", "returned"],
 }
 GEOJSON = "scenario_provinces.geojson"
@@ -63,6 +64,10 @@ def build(seed: int = SEED) -> tuple[dict[str, bytes], dict[str, str]]:
         "scenario_sources.csv": reports.source_rows(),
         "scenario_incident_reports.csv": incidents,
         "scenario_displacement.csv": series.displacement_rows(pops, rng["displacement"]),
+        # the monitoring team's review: which reports describe the same event (an input of
+        # Exercise 3's Task 5 and Module 3, shown to trainees; no exercise is graded against it)
+        "scenario_event_matches.csv": [{"report_id": r, "event_id": e}
+                                       for r, e in sorted(truth.items())],
     }
     rows["scenario_returns.csv"] = series.return_rows(rows["scenario_displacement.csv"],
                                                       rows["scenario_timeline.csv"])
