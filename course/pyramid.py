@@ -8,8 +8,7 @@ levels, bottom to top, as a vocabulary for a media-monitoring log (``scenario_me
 5. genocide.
 
 Two kinds of logic live here, both plain (no ipywidgets, no matplotlib) so they can be
-unit-tested; the charts are drawn in :mod:`course.charts` (also reachable as
-``course.pyramid.pyramid_figure`` etc.):
+unit-tested (the charts are drawn in the view layer, :mod:`course.charts`):
 
 * :class:`PyramidSorter` - a trainee places items on a level and gets feedback with the reason.
 * escalation functions - monthly counts by level, the share at level 3 and above, an escalation
@@ -418,16 +417,3 @@ class ExplorerState:
         if flagged:
             text += f" Months flagged so far: {', '.join(flagged)}."
         return text
-
-
-# --- charts: drawn in the view layer (course.charts), reachable here for existing callers --------
-
-_CHARTS = ("escalation_figure", "figure_png", "pyramid_figure")
-
-
-def __getattr__(name: str):
-    if name in _CHARTS:  # imported only when a chart is drawn: the logic needs no matplotlib
-        from course import charts
-
-        return getattr(charts, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -6,6 +6,8 @@
   layer does (``course/widgets/``, ``course/maps/``, ``course/charts.py``). A logic module may
   import one inside the function that draws, so ``import course.<topic>`` stays light.
 * The trainee package holds no instructor-only code: no scenario generator, no answer key.
+* No two course modules import each other, not even through a deferred import.
+* Test files share code through tests/helpers/, never by importing each other.
 """
 
 from __future__ import annotations
@@ -192,3 +194,73 @@ def test_test_files_import_helpers_never_each_other():
                    if not p.name.startswith("test_") and p.name not in ("__init__.py",
                                                                         "conftest.py"))
     assert not loose, f"helpers belong in tests/helpers/, not tests/: {loose}"
+
+
+# --- no import cycles inside course ---------------------------------------------------------------
+
+def _module_of(path: Path) -> str:
+    return ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+
+
+def import_graph() -> dict[str, set[str]]:
+    """course module -> the course modules it imports anywhere (functions too; relative imports
+    resolved; ``from a import b`` counts as importing a.b when that is a module)."""
+    paths = {_module_of(p): p for p in _modules()}
+    graph: dict[str, set[str]] = {}
+    for name, path in paths.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        targets = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                targets |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                base = package.rsplit(".", node.level - 1)[0] if node.level else ""
+                module = ".".join(p for p in (base, node.module or "") if p)
+                for alias in node.names:
+                    child = f"{module}.{alias.name}"
+                    targets.add(child if child in paths else module)
+        graph[name] = {t for t in targets if t in paths and t != name}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The groups of modules that import each other, directly or through others (Tarjan)."""
+    index, low, stack, on_stack, found = {}, {}, [], set(), []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in sorted(graph.get(node, ())):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_the_cycle_finder_finds_a_deferred_cycle():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_course_modules_do_not_import_each_other_in_a_circle():
+    found = cycles(import_graph())
+    assert not found, ("these modules import each other (even inside a function), so neither "
+                       "can be read or tested alone; move what both need into a third: "
+                       + "; ".join(" <-> ".join(group) for group in found))

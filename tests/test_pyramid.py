@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
+from course import charts
 from course import pyramid as P
 
 
@@ -261,7 +262,7 @@ def test_explorer_rejects_unknown_province_and_empty_log(log):
 # --- charts -------------------------------------------------------------------------------------
 
 def test_pyramid_figure_draws_one_bar_per_level():
-    fig = P.pyramid_figure({1: 4, 3: 2})
+    fig = charts.pyramid_figure({1: 4, 3: 2})
     assert isinstance(fig, Figure)
     bars = fig.axes[0].patches
     assert [round(b.get_width()) for b in bars] == [4, 0, 2, 0, 0]
@@ -269,19 +270,19 @@ def test_pyramid_figure_draws_one_bar_per_level():
     assert all(abs(b.get_x() + b.get_width() / 2) < 1e-9 for b in bars)
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert "1. Biased attitudes: 4" in texts
-    assert P.figure_png(fig).startswith(b"\x89PNG")
+    assert charts.figure_png(fig).startswith(b"\x89PNG")
 
 
 def test_pyramid_figure_empty_and_negative():
-    fig = P.pyramid_figure(pd.Series([0] * 5, index=[1, 2, 3, 4, 5]))
+    fig = charts.pyramid_figure(pd.Series([0] * 5, index=[1, 2, 3, 4, 5]))
     assert "nothing sorted yet" in fig.axes[0].get_title()
     with pytest.raises(ValueError, match="negative"):
-        P.pyramid_figure({1: -1})
+        charts.pyramid_figure({1: -1})
 
 
 def test_escalation_figure_marks_flagged_months(log):
     st = P.EscalationExplorer(log, window=1, min_upper=1).state("P01", "2024-05")
-    fig = P.escalation_figure(st)
+    fig = charts.escalation_figure(st)
     ax = fig.axes[0]
     assert len(ax.patches) == 5 * len(st.counts)
     assert [t.get_text() for t in ax.texts].count("▲") == len(st.flagged_months) == 1
