@@ -20,7 +20,8 @@ from grading import course_root, feedback, release
 from grading.__main__ import main
 from tests.helpers import grading_submissions as gs
 
-pytestmark = [pytest.mark.slow]
+# One group: the whole loop (the module's fixture) then runs once, on one xdist worker.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(name="grading-loop")]
 AUTOGRADE = ["--workers", "2", "--cell-timeout", "60", "--timeout", "240", "--quiet"]
 KINDS = {"full": "full", "partial": "partial", "broken": "broken"}
 LOOPBACK = {"localhost", "127.0.0.1", "::1"}
