@@ -95,7 +95,7 @@ def test_simulator_and_map_work_in_jupyterlab(browser, lab, artifacts):
         simulator.get_by_text("Prevention starts too late").wait_for(timeout=15_000)
         simulator.get_by_text("Phase 2 of 4: Escalation").wait_for(timeout=15_000)
         summary = simulator.locator("table").last.inner_text()
-        assert "The State's own responsibility to protect" in summary
+        assert "The protection responsibilities of the State" in summary
 
         # the timeline filters by theme
         timeline = page.locator(".jp-OutputArea-output").filter(

@@ -25,7 +25,7 @@ PILLARS: tuple[str, ...] = ("I", "II", "III")
 
 # The three pillars as the Secretary-General set them out in 2009 (A/63/677), in the course's words.
 PILLAR_NAMES = {
-    "I": "The State's own responsibility to protect",
+    "I": "The protection responsibilities of the State",
     "II": "International assistance and capacity-building",
     "III": "Timely and decisive response",
 }

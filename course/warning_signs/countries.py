@@ -18,7 +18,7 @@ from course.geography import iso3_by_name
 # Citation keys of the five source documents, by the number their file names start with, as the
 # module's References cell defines them.
 SOURCE_KEYS = {"000": "Forum 2007", "001": "Forum blog 2007", "002": "Forum archive",
-               "003": "RfP 2020", "004": "SG 2024"}
+               "003": "RfP 2019", "004": "SG 2024"}
 
 def source_country_notes(table: pd.DataFrame) -> pd.DataFrame:
     """One row per country in the ``source_countries`` table, for the world map.
