@@ -255,3 +255,57 @@ def test_export_without_out_writes_in_the_course_root(tmp_path, capsys):
     out = subprocess.run(["git", "status", "--porcelain", "--ignored"], cwd=REPO,
                          capture_output=True, text=True).stdout
     assert "grades.csv" not in out and "report.html" not in out
+
+
+# ---- feedback's exit code -----------------------------------------------------------------------
+
+@pytest.fixture
+def released(tmp_path):
+    root = course_root.init(tmp_path / "c", source=fx.write_source(tmp_path / "s"))
+    assert release.release(root, fx.ASSIGNMENT, validate=False).ok
+    course = course_root.CourseRoot(root)
+    for student in ("amina", "bo"):
+        course.autograded(student, fx.ASSIGNMENT).mkdir(parents=True)
+        course.submitted(student, fx.ASSIGNMENT).mkdir(parents=True)
+    course.submitted("cleo", fx.ASSIGNMENT).mkdir(parents=True)   # could not be graded
+    return course
+
+
+def test_feedback_fails_only_for_the_student_who_got_no_page(released, monkeypatch, capsys):
+    secret = feedback.secrets(released, fx.ASSIGNMENT)[0]
+
+    def fake_run(course, assignment, config):
+        page = course.feedback("amina", assignment) / f"{fx.ASSIGNMENT}.html"
+        page.parent.mkdir(parents=True)
+        page.write_text("<html><body><div class='cell'><div class='output_area'><div "
+                        f"class='output_subarea'>{secret}</div></div></div><p>kept</p>"
+                        "</body></html>")
+        return {"success": False, "error": "Traceback ...\nValueError: bo's notebook broke"}
+
+    monkeypatch.setattr(feedback, "_run_generate_feedback", fake_run)
+    assert main(["feedback", fx.ASSIGNMENT, "--course-dir", str(released.root)]) == 1
+    out, err = capsys.readouterr()
+    assert "amina: ok (1 page(s); 1 output(s) removed that would show hidden tests)" in out
+    assert "bo: FAILED: nbgrader generate_feedback wrote nothing: ValueError: bo's notebook " \
+           "broke" in err
+    assert "cleo: no page: the submission could not be graded" in out
+    page = (released.feedback("amina", fx.ASSIGNMENT) / f"{fx.ASSIGNMENT}.html").read_text()
+    assert secret not in page and "kept" in page and feedback.REMOVED in page
+
+
+def test_a_page_whose_frame_shows_a_secret_is_deleted(released, monkeypatch, capsys):
+    secret = feedback.secrets(released, fx.ASSIGNMENT)[0]
+
+    def fake_run(course, assignment, config):
+        for student in ("amina", "bo"):
+            page = course.feedback(student, assignment) / f"{fx.ASSIGNMENT}.html"
+            page.parent.mkdir(parents=True)
+            page.write_text(f"<html><body><h1>{secret if student == 'bo' else 'ok'}</h1>"
+                            "</body></html>")
+        return {"success": True}
+
+    monkeypatch.setattr(feedback, "_run_generate_feedback", fake_run)
+    assert main(["feedback", fx.ASSIGNMENT, "--course-dir", str(released.root)]) == 1
+    assert "bo: FAILED:" in capsys.readouterr().err
+    assert not list(released.feedback("bo", fx.ASSIGNMENT).glob("*.html"))
+    assert list(released.feedback("amina", fx.ASSIGNMENT).glob("*.html"))
