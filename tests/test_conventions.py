@@ -25,8 +25,12 @@ def test_syllabus_lists_every_notebook_and_every_entry_exists():
 
 def test_syllabus_order_and_ids():
     assert MODULES[0].id == "m0" and MODULES[0].notebook.name.startswith("00-")
-    numbers = [m.notebook.name[:2] for m in MODULES]
-    assert numbers == sorted(numbers), "modules must be listed in teaching order"
+    # File names sort in teaching order by their prefix: "00" Module 0, "00p" the primer that
+    # follows it, "01" Module 1, … (a letter after the number inserts a module without renumbering).
+    prefixes = [m.notebook.name.split("-", 1)[0] for m in MODULES]
+    assert prefixes == sorted(prefixes) and len(set(prefixes)) == len(prefixes), (
+        f"module file prefixes must be unique and sort in teaching order: {prefixes}")
+    assert all(p[:2].isdigit() for p in prefixes), prefixes
     for e in EXERCISES:
         assert e.notebook.parent.name == e.id == e.notebook.stem, (
             f"{e.id}: nbgrader wants exercises/source/<assignment>/<assignment>.md")
