@@ -7,7 +7,7 @@ UV_VERSION := 0.13.8
 # nbgrader's gradebook runs `alembic` from PATH: the environment's tools come first for every recipe.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install lab workspace test lint lock clean notebooks-check notebooks-format release-notebooks trainee-branch
+.PHONY: install runtime lab workspace test lint lock clean notebooks-check notebooks-format release-notebooks trainee-branch
 
 install: $(STAMP)
 
@@ -18,6 +18,19 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
 	rm -f $(VENV)/.installed-*
 	touch $@
+
+# The environment a hub's servers run from (deploy/README.md, step 1): the locked versions and the
+# course installed as a package, not editable, so a trainee's kernel finds no checkout (no exercise
+# sources, no tools, no .git); and its own copy of the Jupyter settings (deploy/jupyter).
+RUNTIME ?= /opt/upstream-runtime
+runtime: install
+	test -x $(RUNTIME)/bin/python || $(PYTHON) -m venv $(RUNTIME)
+	grep -v '^-e ' requirements.lock > $(RUNTIME)/requirements.txt
+	$(BIN)/uv pip sync --quiet --python $(RUNTIME)/bin/python $(RUNTIME)/requirements.txt
+	$(BIN)/uv pip install --quiet --python $(RUNTIME)/bin/python --no-deps --no-build-isolation \
+		--reinstall-package upstream-course .
+	rm -rf $(RUNTIME)/etc/upstream-jupyter && mkdir -p $(RUNTIME)/etc
+	cp -R deploy/jupyter $(RUNTIME)/etc/upstream-jupyter
 
 # JupyterLab fetches news and queries PyPI for extensions by default: both off, so the course
 # calls no outside host (offline-first and private).

@@ -13,6 +13,7 @@ Settings come from the environment (defaults in brackets):
     UPSTREAM_GRADER_USER  system account the formgrader runs as      [grader-<course_id>]
     UPSTREAM_BIND_URL     where the hub listens (put TLS in front)   [http://127.0.0.1:8000]
     UPSTREAM_SERVICE_PORT local port of the formgrader service       [9999]
+    UPSTREAM_RUNTIME      environment servers run from (make runtime) [the hub's own: trials only]
 
 Everything else is plain JupyterHub configuration: add to it below, or load this file from your
 own config with load_subconfig().

@@ -23,9 +23,15 @@ from pathlib import Path
 import yaml
 
 HERE = Path(__file__).resolve().parent
+# The environment servers run from. On a real hub, UPSTREAM_RUNTIME names the one `make runtime`
+# builds: the course installed as a package, with no checkout (no exercise sources, no tools,
+# no .git) for a trainee's kernel to read, and its own copy of deploy/jupyter. Unset (tests, a
+# trial run), servers run from the hub's own environment and this checkout's settings.
+RUNTIME = Path(os.environ["UPSTREAM_RUNTIME"]) if os.environ.get("UPSTREAM_RUNTIME") else None
+JUPYTER_SETTINGS = RUNTIME / "etc" / "upstream-jupyter" if RUNTIME else HERE / "jupyter"
 # Jupyter config directories handed to servers through JUPYTER_CONFIG_PATH (highest priority).
-COMMON_CONFIG = HERE / "jupyter" / "common"  # every server: offline, and which course
-TRAINEE_CONFIG = HERE / "jupyter" / "trainee"   # trainees' servers: no formgrader, no authoring
+COMMON_CONFIG = JUPYTER_SETTINGS / "common"  # every server: offline, and which course
+TRAINEE_CONFIG = JUPYTER_SETTINGS / "trainee"   # trainees' servers: no formgrader, no authoring
 CHP = HERE / "node_modules" / ".bin" / "configurable-http-proxy"
 
 # nbgrader course ids and JupyterHub user names we accept (nbgrader puts ids in paths and
@@ -139,16 +145,21 @@ def server_environment(roster: Roster, exchange: Path, *config_dirs: Path) -> di
     when it opens the gradebook, and the hub may have been started without it on PATH.
     """
     return {
-        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+        "PATH": os.pathsep.join([str(server_bin()), os.environ.get("PATH", "")]),
         "JUPYTER_CONFIG_PATH": os.pathsep.join(str(d) for d in config_dirs),
         "UPSTREAM_COURSE_ID": roster.course_id,
         "UPSTREAM_EXCHANGE": str(exchange),
     }
 
 
+def server_bin() -> Path:
+    """The bin folder servers run from: the runtime environment, else the hub's own."""
+    return RUNTIME / "bin" if RUNTIME else Path(sys.executable).parent
+
+
 def singleuser_command() -> list[str]:
-    """jupyterhub-singleuser from the environment the hub runs in (never a hard-coded path)."""
-    return [str(Path(sys.executable).parent / "jupyterhub-singleuser")]
+    """jupyterhub-singleuser from the servers' environment (never a hard-coded path)."""
+    return [str(server_bin() / "jupyterhub-singleuser")]
 
 
 def grading_service(roster: Roster, *, home: Path, port: int, exchange: Path,
