@@ -41,8 +41,9 @@ PRIVATE_LAB := --LabApp.news_url=None \
 # The trainee's copy of the course (git-ignored): autosave and the trainee's work never touch a
 # tracked file, and a course update keeps every notebook the trainee changed.
 WORKSPACE ?= workspace
-# The trainee's JupyterLab: no nbgrader authoring or formgrader, no news, no update check.
-TRAINEE_CONFIG := JUPYTER_CONFIG_PATH=$(CURDIR)/deploy/jupyter/trainee:$(CURDIR)/deploy/jupyter/common
+# The trainee's JupyterLab: no nbgrader authoring or formgrader, no news, no update check; working
+# alone, no Nbgrader menu either (there is no exchange to list assignments from).
+TRAINEE_CONFIG := JUPYTER_CONFIG_PATH=$(CURDIR)/deploy/jupyter/selfstudy:$(CURDIR)/deploy/jupyter/trainee:$(CURDIR)/deploy/jupyter/common
 
 ## Open the course in JupyterLab, at the orientation module.
 lab: workspace

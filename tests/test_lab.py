@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
 import urllib.request
@@ -43,6 +44,20 @@ def test_make_lab_serves_the_orientation_module(tmp_path):
 
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/lab?token={token}", timeout=10) as r:
             assert r.status == 200
+            page = r.read().decode("utf-8")
+        # working alone: no instructor tools, no Nbgrader menu (no exchange to list assignments
+        # from), no buttons into the classic notebook UI the trainee's server does not load
+        config = json.loads(re.search(r'id="jupyter-config-data"[^>]*>(.*?)</script>', page,
+                                      re.S).group(1))
+        disabled = set(config["disabledExtensions"])
+        assert {"@jupyter/nbgrader:menu", "@jupyter/nbgrader:assignment-list",
+                "@jupyter/nbgrader:create-assignment", "@jupyter/nbgrader:formgrader",
+                "@jupyter/nbgrader:course-list", "@jupyter-notebook/lab-extension",
+                "@jupyterlab/apputils-extension:announcements"} <= disabled, disabled
+        # LSP off together with the two plugins that need it (else they fail to activate)
+        assert {"@jupyterlab/lsp-extension", "@jupyterlab/notebook-extension:language-server",
+                "@jupyterlab/fileeditor-extension:language-server"} <= disabled
+        assert "@jupyter/nbgrader:validate-assignment" not in disabled  # Validate stays
     finally:
         stop(proc)
     # the URL it prints opens the orientation module, not a Launcher over the package

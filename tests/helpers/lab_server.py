@@ -39,9 +39,9 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=30)
 
 
-# The trainee's Jupyter config directories, as `make lab` and the hub give them.
+# The trainee's Jupyter config directories, as `make lab` gives them (the hub: trainee, common).
 TRAINEE_CONFIG_PATH = os.pathsep.join(str(ROOT / "deploy" / "jupyter" / d)
-                                      for d in ("trainee", "common"))
+                                      for d in ("selfstudy", "trainee", "common"))
 
 
 @contextmanager
