@@ -109,3 +109,22 @@ def test_image_installs_the_locked_environment_and_the_course_as_a_package():
     # the values run the server from that environment, the image's user is not root
     assert VALUES["singleuser"]["cmd"] == "/opt/upstream/.venv/bin/jupyterhub-singleuser"
     assert re.findall(r"^USER (\S+)", DOCKERFILE, re.M)[-1] == "${NB_UID}"
+
+
+def test_every_builder_sees_the_same_allow_list():
+    """BuildKit reads Dockerfile.dockerignore, other builders the root .dockerignore: the same
+    rules, so no builder sends the exercise sources."""
+    def rules(path):
+        return [line for line in path.read_text(encoding="utf-8").splitlines()
+                if line.strip() and not line.startswith("#")]
+
+    assert rules(ROOT / ".dockerignore") == rules(K8S / "Dockerfile.dockerignore")
+    assert rules(ROOT / ".dockerignore")[0] == "*" and "course/exercises/source" in rules(
+        ROOT / ".dockerignore")
+
+
+def test_the_final_image_copies_only_the_built_wheel_and_distribution():
+    final = DOCKERFILE.split("\nFROM ")[-1]
+    copies = re.findall(r"^COPY (.*)$", final, re.M)
+    assert all(c.startswith(("--from=build /out/", "requirements.lock", "deploy/jupyter"))
+               for c in copies), copies
