@@ -43,7 +43,7 @@ def _read(exercise: str) -> dict:
     if not path.is_file():
         raise HintError(f"no hints for exercise {exercise!r}: expected {path.name} in {HINT_DIR}")
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    if not isinstance(raw.get("tasks"), dict):
+    if not isinstance(raw, dict) or not isinstance(raw.get("tasks"), dict):
         raise HintError(f"{path.name}: the file needs a 'tasks' mapping")
     return raw["tasks"]
 
