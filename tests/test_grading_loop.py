@@ -87,15 +87,7 @@ def _scores(course) -> dict[tuple[str, str], tuple[float, float]]:
                 for a in gb.assignments for s in gb.assignment_submissions(a.name)}
 
 
-# Exercises whose model solution cannot reach full marks under `grading autograde` today, and
-# why. strict: once fixed, the test passes, xfail reports it, and the entry must go.
-KNOWN_BROKEN = {
-    "ex03_documentation": "task5_setup calls course.scenario.incident_truth(), which needs the "
-                          "repository's tools/ (absent in the grader's kernel, as in a trainee's "
-                          "installation): RuntimeError, then NameError 'matched' in Task 5",
-}
-EXERCISES = [pytest.param(e.id, marks=pytest.mark.xfail(reason=KNOWN_BROKEN[e.id], strict=True))
-             if e.id in KNOWN_BROKEN else e.id for e in syllabus.exercises()]
+EXERCISES = [e.id for e in syllabus.exercises()]
 
 
 @pytest.mark.parametrize("name", EXERCISES)
