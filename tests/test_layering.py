@@ -264,3 +264,25 @@ def test_course_modules_do_not_import_each_other_in_a_circle():
     assert not found, ("these modules import each other (even inside a function), so neither "
                        "can be read or tested alone; move what both need into a third: "
                        + "; ".join(" <-> ".join(group) for group in found))
+
+
+def _module_sources() -> list[Path]:
+    from course import syllabus
+
+    return [m.notebook for m in syllabus.modules()]
+
+
+@pytest.mark.parametrize("module", _module_sources(), ids=lambda p: p.stem)
+def test_a_modules_first_cell_loads_no_map_or_chart_library(module):
+    """On a hub a whole class runs its first cell at once: folium and matplotlib load only when a
+    map or chart is first drawn (issue #21)."""
+    from course import notebook_files
+
+    first = next(c.source for c in notebook_files.read(module).cells if c.cell_type == "code")
+    probe = (f"import sys\nexec({first!r})\n"
+             "print(sorted(m for m in ('folium', 'matplotlib', 'branca', 'requests') "
+             "if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=120, cwd="/")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]", f"{module.name}: {done.stdout}"

@@ -13,7 +13,7 @@ import html
 import ipywidgets as W
 import pandas as pd
 
-from course import charts, maps, pyramid
+from course import maps, pyramid
 from course.widgets import guard, message_html, show_message
 
 __all__ = ["escalation_explorer", "share_map", "sorting_widget"]
@@ -48,6 +48,7 @@ def sorting_widget(sorter: pyramid.PyramidSorter) -> W.VBox:
                            layout=W.Layout(width="auto"))
 
     def refresh_progress():
+        from course import charts  # matplotlib loads with the first chart drawn
         chart.value = charts.figure_png(charts.pyramid_figure(sorter.counts()))
         counts = sorter.counts().rename(index=pyramid.LEVEL_NAMES).to_frame()
         chart_text.value = _table_html(counts, "Your pyramid as a table")
@@ -111,6 +112,7 @@ def escalation_explorer(explorer: pyramid.EscalationExplorer,
         state = guard(status, lambda: explorer.state(where.value, month.value))
         if state is None:
             return
+        from course import charts  # matplotlib loads with the first chart drawn
         chart.value = charts.figure_png(charts.escalation_figure(state))
         show_message(status, state.describe(), "error" if state.flags.iloc[-1] else "info")
         frame = state.counts.rename(columns=pyramid.LEVEL_NAMES).assign(
