@@ -58,6 +58,8 @@ def load_hints(exercise: str, task: str) -> TaskHints:
         raise HintError(f"exercise {exercise!r} has no hints for task {task!r}; "
                         f"it has: {', '.join(found)}")
     raw = found[task] or {}
+    if not isinstance(raw, dict) or not isinstance(raw.get("hints") or [], list):
+        raise HintError(f"{exercise}.yml/{task}: give a title and a list of hints")
     hints = tuple(str(h).strip() for h in raw.get("hints") or [] if str(h).strip())
     if len(hints) < 2:
         raise HintError(f"{exercise}.yml/{task}: give at least two hints, from a nudge to the method")
