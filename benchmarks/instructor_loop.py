@@ -42,7 +42,7 @@ def step(times: dict, name: str, *argv: str) -> float:
     took = time.perf_counter() - t0
     if rc != 0:
         raise SystemExit(f"{' '.join(argv)} exited {rc}")
-    times[name] = round(times.get(name, 0.0) + took, 1)
+    times[name] = times.get(name, 0.0) + took
     return took
 
 
@@ -85,7 +85,7 @@ def main() -> None:
     for name in names:
         t0 = time.perf_counter()
         results = feedback.generate(root, name)
-        times["feedback"] = round(times.get("feedback", 0.0) + time.perf_counter() - t0, 1)
+        times["feedback"] = times.get("feedback", 0.0) + time.perf_counter() - t0
         ok = sum(r.status == "ok" for r in results.values())
         pages[name] = f"{ok}/{len(course.students('submitted', name))}"
     step(times, "export", "export", "--course-dir", str(root))
@@ -93,7 +93,8 @@ def main() -> None:
         "submissions": args.submissions,
         "per_exercise": {n: len(per[n]) for n in names},
         "workers": args.workers, "cpus": os.cpu_count(),
-        "seconds": times, "total_seconds": round(sum(times.values()), 1),
+        "seconds": {k: round(v, 2) for k, v in times.items()},
+        "total_seconds": round(sum(times.values()), 1),
         "feedback_written": pages,
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
