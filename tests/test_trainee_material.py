@@ -144,6 +144,102 @@ def test_seeding_again_keeps_the_trainees_work(tmp_path):
     assert "a (course update).ipynb" in report.summary()
 
 
+def test_seeding_never_overwrites_work_in_a_course_update_file(tmp_path):
+    workspace.seed(tmp_path, {"a.ipynb": b"v1"})
+    (tmp_path / "a.ipynb").write_bytes(b"my answers")
+    workspace.seed(tmp_path, {"a.ipynb": b"v2"})
+    (tmp_path / "a (course update).ipynb").write_bytes(b"my answers, in the update")
+    report = workspace.seed(tmp_path, {"a.ipynb": b"v3"})
+    assert (tmp_path / "a.ipynb").read_bytes() == b"my answers"
+    assert (tmp_path / "a (course update).ipynb").read_bytes() == b"my answers, in the update"
+    assert (tmp_path / "a (course update 2).ipynb").read_bytes() == b"v3"
+    assert report.kept == ["a.ipynb"] and "a (course update 2).ipynb" in report.summary()
+    workspace.seed(tmp_path, {"a.ipynb": b"v4"})  # the second update file is untouched: reused
+    assert (tmp_path / "a (course update 2).ipynb").read_bytes() == b"v4"
+    assert not (tmp_path / "a (course update 3).ipynb").exists()
+    assert (tmp_path / "a (course update).ipynb").read_bytes() == b"my answers, in the update"
+
+
+def _module(text: str) -> bytes:
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(text),
+                                         nbformat.v4.new_code_cell("total = 1 + 1\ntotal")])
+    return notebook_files.ipynb_text(notebook_files.normalise(nb)).encode("utf-8")
+
+
+def _open_and_run(path: Path) -> None:
+    """What JupyterLab does to a notebook a trainee only opens and runs: the kernel fills in
+    language_info, the cells get outputs and execution counts, and autosave writes it back."""
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata["language_info"] = {"name": "python", "version": "3.12.3", "mimetype":
+                                    "text/x-python", "file_extension": ".py"}
+    code = nb.cells[1]
+    code.execution_count = 1
+    code.outputs = [nbformat.v4.new_output("execute_result", {"text/plain": "2"},
+                                           execution_count=1)]
+    path.write_text(json.dumps(nb, indent=2), encoding="utf-8")
+
+
+def test_a_notebook_only_opened_and_run_is_updated_in_place(tmp_path):
+    workspace.seed(tmp_path, {"modules/m.ipynb": _module("# Version 1")})
+    _open_and_run(tmp_path / "modules" / "m.ipynb")
+    ran = (tmp_path / "modules" / "m.ipynb").read_bytes()
+    report = workspace.seed(tmp_path, {"modules/m.ipynb": _module("# Version 1")})
+    assert (tmp_path / "modules" / "m.ipynb").read_bytes() == ran, "no update: outputs kept"
+    assert not report.updated and not report.kept
+    report = workspace.seed(tmp_path, {"modules/m.ipynb": _module("# Version 2")})
+    assert report.updated == ["modules/m.ipynb"] and not report.kept
+    assert (tmp_path / "modules" / "m.ipynb").read_bytes() == _module("# Version 2")
+    assert not (tmp_path / "modules" / "m (course update).ipynb").exists()
+    assert "outputs of modules/m.ipynb were cleared" in report.summary()
+    # a changed cell is the trainee's work, with or without outputs
+    edited = nbformat.read(tmp_path / "modules" / "m.ipynb", as_version=4)
+    edited.cells[1].source = "total = 2 + 2"
+    nbformat.write(edited, tmp_path / "modules" / "m.ipynb")
+    report = workspace.seed(tmp_path, {"modules/m.ipynb": _module("# Version 3")})
+    assert report.kept == ["modules/m.ipynb"]
+    assert "total = 2 + 2" in (tmp_path / "modules" / "m.ipynb").read_text(encoding="utf-8")
+    assert (tmp_path / "modules" / "m (course update).ipynb").read_bytes() == _module("# Version 3")
+
+
+def test_a_seed_record_of_the_first_format_still_tells_edits_apart(tmp_path):
+    import hashlib
+
+    (tmp_path / "modules").mkdir()
+    (tmp_path / "modules" / "m.ipynb").write_bytes(_module("# Version 1"))
+    (tmp_path / "notes.md").write_bytes(b"my edited notes")
+    (tmp_path / workspace.SEED_RECORD).write_text(json.dumps({
+        "modules/m.ipynb": hashlib.sha256(_module("# Version 1")).hexdigest(),
+        "notes.md": hashlib.sha256(b"notes v1").hexdigest()}), encoding="utf-8")
+    report = workspace.seed(tmp_path, {"modules/m.ipynb": _module("# Version 2"),
+                                       "notes.md": b"notes v2"})
+    assert report.updated == ["modules/m.ipynb"] and report.kept == ["notes.md"]
+    assert (tmp_path / "notes.md").read_bytes() == b"my edited notes"
+    record = json.loads((tmp_path / workspace.SEED_RECORD).read_text(encoding="utf-8"))
+    assert "cells" in record["files"]["modules/m.ipynb"]  # rewritten in the current format
+
+
+def test_seeding_keeps_permissions_and_files_the_course_dropped(tmp_path):
+    workspace.seed(tmp_path, {"a.md": b"v1", "old.md": b"v1"})
+    (tmp_path / "a.md").chmod(0o600)
+    report = workspace.seed(tmp_path, {"a.md": b"v2"})
+    assert (tmp_path / "a.md").read_bytes() == b"v2"
+    assert (tmp_path / "a.md").stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "old.md").read_bytes() == b"v1"
+    assert "no longer part of the course: old.md; kept" in report.summary()
+
+
+def test_seeding_refuses_a_folder_where_a_file_goes_and_writes_nothing(tmp_path):
+    (tmp_path / "README.md").mkdir()
+    with pytest.raises(workspace.WorkspaceError, match="README.md is a folder"):
+        workspace.seed(tmp_path, {"modules/a.ipynb": b"x", "README.md": b"readme"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md"]
+    (tmp_path / "README.md").rmdir()
+    (tmp_path / "modules").write_text("a file where the course needs a folder")
+    with pytest.raises(workspace.WorkspaceError, match="modules is a file"):
+        workspace.seed(tmp_path, {"README.md": b"readme", "modules/a.ipynb": b"x"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["modules"]
+
+
 def test_seeding_refuses_to_write_through_a_link(tmp_path):
     outside = tmp_path / "outside"
     outside.mkdir()
