@@ -68,12 +68,29 @@ def test_the_sources_hold_many_secret_pieces():
     assert len(secret_fingerprints("hidden test")) > 30
 
 
-def leaks(text: str, *, markers: bool = True, kind: str = "") -> list[str]:
-    """The secret pieces (and, with markers, nbgrader's markers) found in ``text``."""
+def leaks(text: str, *, markers: bool = True, kind: str = "", notebook: bool = False) -> list[str]:
+    """The secret pieces (and, with markers, nbgrader's markers) found in ``text``; for a
+    ``notebook`` (its .ipynb JSON) also every code-cell line equal to a secret line."""
     flat = "\n".join(x.strip() for x in text.replace("\\n", "\n").splitlines() if x.strip())
     found = [piece for piece in secret_fingerprints(kind) if piece in flat]
+    if notebook:
+        found += code_lines_equal_to_secret_lines(text, kind)
     if markers:
         found += [m for m in MARKERS if m in text]
+    return found
+
+
+def code_lines_equal_to_secret_lines(notebook_json: str, kind: str = "") -> list[str]:
+    """The lines of the notebook's code cells that are, whole, a secret line. A short answer
+    (``who_pays = "government"``) is no fingerprint in free text, but a code cell holding
+    exactly a model solution's line gives the answer away. Secret lines that also appear in
+    the release are not secret (``grading.release.secret_lines`` leaves them out)."""
+    secret = set(secret_lines(kind))
+    found = []
+    for cell in json.loads(notebook_json)["cells"]:
+        if cell["cell_type"] == "code":
+            source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+            found += [line.strip() for line in source.splitlines() if line.strip() in secret]
     return found
 
 
@@ -83,7 +100,7 @@ def package_leaks(name: str, text: str) -> list[str]:
     analyst task asks trainees to rebuild such a function): it may resemble a model solution,
     but must hold no hidden test. Every other file (notebooks, text, data) holds neither."""
     kind = "hidden test" if name.endswith(".py") else ""
-    return leaks(text, markers=False, kind=kind)
+    return leaks(text, markers=False, kind=kind, notebook=name.endswith(".ipynb"))
 
 
 def is_source_path(path: str) -> bool:
@@ -119,7 +136,25 @@ def test_trainee_material_holds_no_solution_hidden_test_or_answer_key():
     assert {f"exercises/{e.id}/{e.id}.ipynb" for e in syllabus.exercises()} <= set(files)
     for name, content in files.items():
         assert not is_source_path(name), name
-        assert not leaks(content.decode("utf-8")), f"{name} holds solution or hidden-test text"
+        text = content.decode("utf-8")
+        assert not leaks(text, notebook=name.endswith(".ipynb")), \
+            f"{name} holds solution or hidden-test text"
+
+
+SHORT_ANSWERS = ('who_pays = "government"', 'province = "P06"', "highest_level_named = 4",
+                 "uncorroborated_named = 10")
+
+
+@pytest.mark.parametrize("answer", SHORT_ANSWERS)
+def test_a_short_answer_pasted_into_a_trainee_notebook_is_found(answer):
+    """Lines too short to be fingerprints in free text still count in a notebook's code cell."""
+    assert answer in secret_lines("solution")
+    name = f"exercises/{syllabus.exercises()[0].id}/{syllabus.exercises()[0].id}.ipynb"
+    nb = nbformat.reads(workspace.trainee_files()[name].decode("utf-8"), as_version=4)
+    assert not leaks(nbformat.writes(nb), notebook=True)
+    nb.cells.append(nbformat.v4.new_code_cell(f"# my answer\n    {answer}\nprint('done')"))
+    assert leaks(nbformat.writes(nb), notebook=True) == [answer]
+    assert not leaks(nbformat.writes(nb)), "as free text it is no fingerprint (why this exists)"
 
 
 def test_module_0_points_trainees_at_their_own_copies():
@@ -290,7 +325,8 @@ def test_served_tree_is_the_trainees_and_running_it_changes_no_tracked_file():
             served = _walk(base, token)
             assert set(served) == set(workspace.trainee_files())
             for name, text in served.items():
-                assert not leaks(text), f"the lab serves {name} with solution or hidden-test text"
+                assert not leaks(text, notebook=name.endswith(".ipynb")), \
+                    f"the lab serves {name} with solution or hidden-test text"
             # trainees' JupyterLab: no news question, no update check, no instructor tools
             notification = _get(base, token,
                                 "lab/api/settings/@jupyterlab/apputils-extension:notification")
@@ -342,7 +378,8 @@ def test_trainee_branch_holds_only_the_trainees_material(tmp_path):
     for name in listed:
         text = subprocess.run(["git", f"--git-dir={repo}", "show", f"trainee:{name}"],
                               capture_output=True, text=True, check=True).stdout
-        assert not leaks(text), f"the trainee branch holds secret text in {name}"
+        assert not leaks(text, notebook=name.endswith(".ipynb")), \
+            f"the trainee branch holds secret text in {name}"
 
 
 # ---- the hub image's build context ---------------------------------------------------------
