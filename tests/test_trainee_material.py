@@ -382,6 +382,81 @@ def test_trainee_branch_holds_only_the_trainees_material(tmp_path):
             f"the trainee branch holds secret text in {name}"
 
 
+def _git(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", "-c", "init.defaultBranch=main", "-c", "user.name=Test",
+                           "-c", "user.email=test@localhost", *args], capture_output=True,
+                          text=True, check=check, timeout=120)
+
+
+def _an_old_distribution(gitdir: Path) -> str:
+    """A commit standing for an earlier trainee distribution, on ``trainee`` of ``gitdir``."""
+    blob = subprocess.run(["git", f"--git-dir={gitdir}", "hash-object", "-w", "--stdin"],
+                          input="an earlier course\n", capture_output=True, text=True,
+                          check=True).stdout.strip()
+    tree = subprocess.run(["git", f"--git-dir={gitdir}", "mktree"],
+                          input=f"100644 blob {blob}\tREADME.md\n", capture_output=True,
+                          text=True, check=True).stdout.strip()
+    commit = _git(f"--git-dir={gitdir}", "commit-tree", tree, "-m", "old").stdout.strip()
+    _git(f"--git-dir={gitdir}", "update-ref", "refs/heads/trainee", commit)
+    return commit
+
+
+def test_a_fresh_clone_publishes_on_top_of_the_pushed_trainee_branch(tmp_path):
+    from tools import trainee_branch
+
+    origin, clone = tmp_path / "origin.git", tmp_path / "clone"
+    _git("init", "--quiet", "--bare", str(origin))
+    published = _an_old_distribution(origin)
+    _git("clone", "--quiet", str(origin), str(clone))
+    assert _git("-C", str(clone), "rev-parse", "--verify", "--quiet", "refs/heads/trainee",
+                check=False).returncode != 0, "a fresh clone has only origin/trainee"
+    commit = trainee_branch.publish(clone)
+    assert _git("-C", str(clone), "rev-parse", f"{commit}^").stdout.strip() == published
+    assert _git("-C", str(clone), "rev-parse", "trainee").stdout.strip() == commit
+    _git("-C", str(clone), "push", "--quiet", "origin", "trainee")  # a fast-forward: no force
+    assert _git(f"--git-dir={origin}", "rev-parse", "trainee").stdout.strip() == commit
+    # a local branch behind the remote's moves forward to it; nothing new to commit
+    _git("-C", str(clone), "update-ref", "refs/heads/trainee", published)
+    assert trainee_branch.publish(clone) == commit
+    assert _git("-C", str(clone), "rev-parse", "trainee").stdout.strip() == commit
+    # a local branch unrelated to the remote's: refused, nothing moved
+    unrelated = _git("-C", str(clone), "commit-tree", f"{published}^{{tree}}", "-m", "x"
+                     ).stdout.strip()
+    _git("-C", str(clone), "update-ref", "refs/heads/trainee", unrelated)
+    with pytest.raises(trainee_branch.PublishError, match="diverged"):
+        trainee_branch.publish(clone)
+    assert _git("-C", str(clone), "rev-parse", "trainee").stdout.strip() == unrelated
+
+
+def test_the_command_refuses_uncommitted_course_changes(tmp_path, monkeypatch, capsys):
+    from tools import trainee_branch
+
+    checkout = tmp_path / "checkout"
+    (checkout / "course").mkdir(parents=True)
+    (checkout / "course" / "module.md").write_text("# A module\n")
+    _git("init", "--quiet", str(checkout))
+    _git("-C", str(checkout), "add", ".")
+    _git("-C", str(checkout), "commit", "--quiet", "-m", "course")
+    (checkout / "course" / "module.md").write_text("# A module, edited\n")
+    monkeypatch.setattr(trainee_branch, "ROOT", checkout)  # the checkout it is built from
+    dirty, clean = tmp_path / "dirty.git", tmp_path / "clean.git"
+    for repo in (dirty, clean):
+        _git("init", "--quiet", "--bare", str(repo))
+    assert trainee_branch.main(["--repo", str(dirty)]) == 2
+    assert "commit or stash your changes to course/ first" in capsys.readouterr().err
+    assert _git(f"--git-dir={dirty}", "rev-parse", "--verify", "--quiet", "trainee",
+                check=False).returncode != 0, "refused: no branch"
+    assert trainee_branch.main(["--repo", str(dirty), "--allow-dirty"]) == 0
+    head = _git("-C", str(checkout), "rev-parse", "--short", "HEAD").stdout.strip()
+    message = _git(f"--git-dir={dirty}", "log", "-1", "--format=%s", "trainee").stdout.strip()
+    assert message == f"Trainee distribution built from {head} (with uncommitted changes)"
+    _git("-C", str(checkout), "commit", "--quiet", "-am", "edit")
+    assert trainee_branch.main(["--repo", str(clean)]) == 0
+    head = _git("-C", str(checkout), "rev-parse", "--short", "HEAD").stdout.strip()
+    message = _git(f"--git-dir={clean}", "log", "-1", "--format=%s", "trainee").stdout.strip()
+    assert message == f"Trainee distribution built from {head} (working tree clean)"
+
+
 # ---- the hub image's build context ---------------------------------------------------------
 
 
