@@ -82,7 +82,7 @@ def test_objectives_must_equal_the_header_list(tmp_path):
 
 def test_points_must_match_the_graded_cells_and_the_header(tmp_path):
     def inflate(raw):
-        _exercise(raw, "ex02_pyramid_of_hate")["points"] = {"core": 11, "analyst": 14}
+        _exercise(raw, "ex02_pyramid_of_hate")["points"] = {"core": 12, "analyst": 14}
 
     found = syllabus.problems(_variant(tmp_path, inflate))
     assert any(p.startswith("ex02_pyramid_of_hate: syllabus points") for p in found)
@@ -93,7 +93,7 @@ def test_the_api_and_the_tables():
     assert syllabus.module("m1").exercises[0].id == "ex01_warning_signs"
     table = syllabus.as_table()
     row = table.set_index("id").loc["ex01_warning_signs"]
-    assert row["pass_mark"] == 11 and row["core_points"] == 12 and row["analyst_points"] == 11
+    assert row["pass_mark"] == 10 and row["core_points"] == 12 and row["analyst_points"] == 11
     objectives = syllabus.objectives_table()
     assert len(objectives) == sum(len(m.objectives) for m in syllabus.modules())
     assert (objectives["assessed_by"] != "").all()
