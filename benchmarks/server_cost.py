@@ -8,8 +8,9 @@ its children), which a loaded machine does not inflate the way it does wall-cloc
 - **server ready**: `jupyter lab` from exec until `/api/status` answers, with the stock
   configuration (every installed server extension) and with the trainees' configuration
   (deploy/jupyter/trainee + common: what `make lab` and the hub give trainees); the ratio;
-- **extensions**: the CPU to import each installed server extension's package in a fresh
-  interpreter, over a bare interpreter (what each one adds to a server start);
+- **extensions**: the CPU to import jupyter_server and jupyterlab in a fresh interpreter, then
+  what each installed server extension's package adds on top of them (what each one adds to a
+  server start; extensions that share a library, as nbgrader's four do, each show it);
 - **kernel start**: an ipykernel from launch until it answers kernel_info;
 - **first-cell imports**: what a module's first cell imports (course and its topic modules),
   and the heavy libraries alone (pandas, folium, ipywidgets, matplotlib), each in a fresh
@@ -41,6 +42,14 @@ PRIVATE = ["--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterla
 FIRST_CELLS = {
     "module 1 first cell": "from course import data, maps, warning_signs, widgets\n"
                            "from course.widgets import warning_signs as views",
+    "module 1 first cell, as before (course.maps imported folium eagerly)":
+        "import folium\nfrom course import data, maps, warning_signs, widgets\n"
+        "from course.widgets import warning_signs as views",
+    "module 2 first cell": "from course import data, pyramid, widgets\n"
+                           "from course.widgets import pyramid as pyramid_views",
+    "module 2 first cell, as before (its views imported matplotlib eagerly)":
+        "import matplotlib.figure\nfrom course import data, pyramid, widgets\n"
+        "from course.widgets import pyramid as pyramid_views",
     "module 4 first cell": "from course import data, r2p, widgets\n"
                            "from course.widgets import r2p as r2p_views",
     "import course": "import course",
@@ -104,9 +113,10 @@ def server_ready_cpu(config_path: str | None) -> tuple[float, float]:
                 proc.kill()
 
 
-def import_cpu(code: str) -> float:
-    """CPU-seconds a fresh interpreter spends running ``code`` (after its own start-up)."""
-    probe = ("import time\n_t = time.process_time()\n" + code +
+def import_cpu(code: str, after: str = "") -> float:
+    """CPU-seconds a fresh interpreter spends running ``code`` (after its own start-up and,
+    untimed, ``after``: what the server has imported anyway)."""
+    probe = (after + "\nimport time\n_t = time.process_time()\n" + code +
              "\nprint(time.process_time() - _t)")
     out = subprocess.run([PY, "-c", probe], capture_output=True, text=True, check=True,
                          cwd=tempfile.gettempdir(), env={**os.environ, "MPLBACKEND": "Agg"})
@@ -146,11 +156,15 @@ def median_of(runs: int, fn, *args) -> float:
 def measure(runs: int) -> dict:
     stock = [server_ready_cpu(None) for _ in range(runs)]
     trainee = [server_ready_cpu(TRAINEE_CONFIG) for _ in range(runs)]
-    bare = median_of(runs, import_cpu, "pass")
-    extensions = {}
+    server_core = "import jupyter_server.serverapp, jupyterlab"
+    extensions = {"jupyter_server + jupyterlab (every server)": round(
+        median_of(runs, import_cpu, server_core), 3)}
     for name in installed_server_extensions():
-        try:
-            extensions[name] = round(median_of(runs, import_cpu, f"import {name}") - bare, 3)
+        if name == "jupyterlab":
+            continue
+        try:  # what the extension adds on top of the server's own imports
+            extensions[name] = round(median_of(runs, import_cpu, f"import {name}",
+                                               server_core), 3)
         except subprocess.CalledProcessError:
             extensions[name] = None
     imports = {label: round(median_of(runs, import_cpu, code), 3)
