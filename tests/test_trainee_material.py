@@ -48,11 +48,22 @@ def secret_lines(kind: str = "") -> tuple[str, ...]:
 
 
 @cache
+def public_source_lines() -> tuple[str, ...]:
+    """The lines of the exercise sources that are no secret: what the releases show."""
+    secret = set(secret_lines())
+    return tuple(sorted({line.strip() for exercise in syllabus.exercises()
+                         for cell in notebook_files.read(exercise.notebook).cells
+                         for line in cell.source.splitlines() if line.strip() not in secret}))
+
+
+@cache
 def secret_fingerprints(kind: str = "") -> tuple[str, ...]:
     """Distinctive pieces of the secret text: long lines, and runs of WINDOW consecutive lines
     of a solution or hidden block (generic code such as ``rows = []`` alone proves nothing)."""
     secret = set(secret_lines(kind))
-    prints = {line for line in secret if len(line) >= LONG_LINE}
+    public = public_source_lines()
+    prints = {line for line in secret if len(line) >= LONG_LINE
+              and not any(line in text for text in public)}  # part of a public line: no secret
     for exercise in syllabus.exercises():
         for cell in notebook_files.read(exercise.notebook).cells:
             lines = [x.strip() for x in cell.source.splitlines() if x.strip()]
@@ -71,13 +82,30 @@ def test_the_sources_hold_many_secret_pieces():
 def leaks(text: str, *, markers: bool = True, kind: str = "", notebook: bool = False) -> list[str]:
     """The secret pieces (and, with markers, nbgrader's markers) found in ``text``; for a
     ``notebook`` (its .ipynb JSON) also every code-cell line equal to a secret line."""
-    flat = "\n".join(x.strip() for x in text.replace("\\n", "\n").splitlines() if x.strip())
+    scanned = f"{text}\n{notebook_text(text)}" if notebook else text
+    flat = "\n".join(x.strip() for x in scanned.replace("\\n", "\n").splitlines() if x.strip())
     found = [piece for piece in secret_fingerprints(kind) if piece in flat]
     if notebook:
         found += code_lines_equal_to_secret_lines(text, kind)
     if markers:
         found += [m for m in MARKERS if m in text]
     return found
+
+
+def _joined(source: str | list[str]) -> str:
+    return source if isinstance(source, str) else "".join(source)
+
+
+def notebook_text(notebook_json: str) -> str:
+    """The cells' sources and text outputs of a notebook, decoded: in its JSON every quote and
+    backslash is escaped, so a secret line such as ``x = rows["value"]`` is not found there."""
+    parts = []
+    for cell in json.loads(notebook_json)["cells"]:
+        parts.append(_joined(cell["source"]))
+        for output in cell.get("outputs", []):
+            parts.append(_joined(output.get("text", "")))
+            parts += [_joined(v) for v in output.get("data", {}).values() if isinstance(v, (str, list))]
+    return "\n".join(parts)
 
 
 def code_lines_equal_to_secret_lines(notebook_json: str, kind: str = "") -> list[str]:
@@ -89,8 +117,8 @@ def code_lines_equal_to_secret_lines(notebook_json: str, kind: str = "") -> list
     found = []
     for cell in json.loads(notebook_json)["cells"]:
         if cell["cell_type"] == "code":
-            source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
-            found += [line.strip() for line in source.splitlines() if line.strip() in secret]
+            found += [line.strip() for line in _joined(cell["source"]).splitlines()
+                      if line.strip() in secret]
     return found
 
 
@@ -155,6 +183,16 @@ def test_a_short_answer_pasted_into_a_trainee_notebook_is_found(answer):
     nb.cells.append(nbformat.v4.new_code_cell(f"# my answer\n    {answer}\nprint('done')"))
     assert leaks(nbformat.writes(nb), notebook=True) == [answer]
     assert not leaks(nbformat.writes(nb)), "as free text it is no fingerprint (why this exists)"
+
+
+def test_a_solution_line_with_quotes_in_a_notebook_is_found():
+    """In a notebook's JSON a quote is escaped (\\"): the scan reads the decoded cells."""
+    quoted = next(p for p in secret_fingerprints("solution") if '"' in p and "\n" not in p)
+    name = f"exercises/{syllabus.exercises()[0].id}/{syllabus.exercises()[0].id}.ipynb"
+    nb = nbformat.reads(workspace.trainee_files()[name].decode("utf-8"), as_version=4)
+    nb.cells.append(nbformat.v4.new_markdown_cell(f"My notes: {quoted} (from a friend)"))
+    assert quoted in leaks(nbformat.writes(nb), notebook=True)
+    assert quoted not in leaks(nbformat.writes(nb)), "the raw JSON hides it (why this exists)"
 
 
 def test_module_0_points_trainees_at_their_own_copies():
