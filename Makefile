@@ -47,7 +47,7 @@ TRAINEE_CONFIG := JUPYTER_CONFIG_PATH=$(CURDIR)/deploy/jupyter/selfstudy:$(CURDI
 
 ## Open the course in JupyterLab, at the orientation module.
 lab: workspace
-	$(TRAINEE_CONFIG) $(BIN)/jupyter lab --ServerApp.root_dir=$(WORKSPACE) $(PRIVATE_LAB) \
+	$(TRAINEE_CONFIG) $(BIN)/python -m course.serve lab --ServerApp.root_dir=$(WORKSPACE) $(PRIVATE_LAB) \
 		--LabApp.default_url=/lab/tree/modules/00-orientation.ipynb $(LAB_ARGS) \
 		$(if $(filter 0,$(shell id -u)),--allow-root,)
 

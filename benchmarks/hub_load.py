@@ -141,8 +141,9 @@ def memory(hub: LocalHub, name: str) -> dict:
     (the kernel)."""
     for proc in hub.processes():
         try:
-            if proc.environ().get("JUPYTERHUB_USER") == name and "singleuser" in " ".join(
-                    proc.cmdline()):
+            command = " ".join(proc.cmdline())
+            if proc.environ().get("JUPYTERHUB_USER") == name and (
+                    "singleuser" in command or "course.serve" in command):
                 procs = [proc, *proc.children(recursive=True)]
                 infos = [p.memory_full_info() for p in procs]
                 times = [p.cpu_times() for p in procs]

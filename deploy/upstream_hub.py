@@ -158,8 +158,9 @@ def server_bin() -> Path:
 
 
 def singleuser_command() -> list[str]:
-    """jupyterhub-singleuser from the servers' environment (never a hard-coded path)."""
-    return [str(server_bin() / "jupyterhub-singleuser")]
+    """jupyterhub-singleuser from the servers' environment (never a hard-coded path), through
+    ``course.serve``, which skips a CPU-second of start-up work every trainee would pay."""
+    return [str(server_bin() / "python"), "-m", "course.serve"]
 
 
 def grading_service(roster: Roster, *, home: Path, port: int, exchange: Path,

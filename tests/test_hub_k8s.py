@@ -107,7 +107,7 @@ def test_image_installs_the_locked_environment_and_the_course_as_a_package():
     assert re.search(r"uv pip install .*--no-deps /tmp/upstream", DOCKERFILE)
     assert "COPY . " not in DOCKERFILE
     # the values run the server from that environment, the image's user is not root
-    assert VALUES["singleuser"]["cmd"] == "/opt/upstream/.venv/bin/jupyterhub-singleuser"
+    assert VALUES["singleuser"]["cmd"] == ["/opt/upstream/.venv/bin/python", "-m", "course.serve"]
     assert re.findall(r"^USER (\S+)", DOCKERFILE, re.M)[-1] == "${NB_UID}"
 
 

@@ -76,16 +76,18 @@ def test_servers_environment_holds_the_package_and_no_checkout(runtime, tmp_path
     assert seen["grading"], "the formgrader service needs grading"
     assert seen["trainee_files"] > 10 and "ex03_documentation" in seen["exercises"]
     assert (runtime / "bin" / "jupyterhub-singleuser").exists()
+    assert json.loads(run_in(runtime, "import json, course.serve; print(json.dumps(1))",
+                             cwd=tmp_path)) == 1
     assert (runtime / "etc" / "upstream-jupyter" / "trainee" / "labconfig").is_dir()
 
 
 def test_the_hub_runs_servers_from_it(runtime):
     code = ("import sys; sys.path.insert(0, 'deploy'); import upstream_hub as h; "
-            "print(h.singleuser_command()[0], h.TRAINEE_CONFIG)")
+            "print(h.singleuser_command()[0], h.TRAINEE_CONFIG)")  # [python, -m, course.serve]
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                          env={**os.environ, "UPSTREAM_RUNTIME": str(runtime)}, check=True)
     command, trainee_config = out.stdout.split()
-    assert command == str(runtime / "bin" / "jupyterhub-singleuser")
+    assert command == str(runtime / "bin" / "python")
     assert trainee_config == str(runtime / "etc" / "upstream-jupyter" / "trainee")
 
 

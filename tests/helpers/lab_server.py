@@ -50,7 +50,7 @@ def running_lab(root_dir: Path, token: str, start_timeout: float = 120) -> Itera
     port = free_port()
     env = {**os.environ, "JUPYTER_CONFIG_PATH": TRAINEE_CONFIG_PATH}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+        [sys.executable, "-m", "course.serve", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
          f"--ServerApp.port={port}", f"--IdentityProvider.token={token}",
          f"--ServerApp.root_dir={root_dir}", *PRIVATE_LAB_ARGS,
          *(["--allow-root"] if os.getuid() == 0 else [])],
