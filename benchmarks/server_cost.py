@@ -5,9 +5,9 @@ Usage: ``.venv/bin/python benchmarks/server_cost.py [--runs 3] [--json out.json]
 Measured on this machine, in one run, each figure as CPU-seconds (user + system, the process and
 its children), which a loaded machine does not inflate the way it does wall-clock seconds:
 
-- **server ready**: `jupyter lab` from exec until `/api/status` answers, with the stock
-  configuration (every installed server extension) and with the trainees' configuration
-  (deploy/jupyter/trainee + common: what `make lab` and the hub give trainees); the ratio;
+- **server ready**: a JupyterLab server from exec until `/api/status` answers: before, stock
+  `jupyter lab` with every installed server extension; after, as trainees get it
+  (`python -m course.serve lab` with deploy/jupyter/trainee + common); the ratio;
 - **extensions**: the CPU to import jupyter_server and jupyterlab in a fresh interpreter, then
   what each installed server extension's package adds on top of them (what each one adds to a
   server start; extensions that share a library, as nbgrader's four do, each show it);
@@ -78,8 +78,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def server_ready_cpu(config_path: str | None) -> tuple[float, float]:
-    """(CPU-seconds, wall seconds) for `jupyter lab` to answer /api/status."""
+def server_ready_cpu(config_path: str | None, launcher: list[str]) -> tuple[float, float]:
+    """(CPU-seconds, wall seconds) for a JupyterLab server to answer /api/status."""
     port, token = free_port(), "bench"
     with tempfile.TemporaryDirectory() as root:
         env = {**os.environ, "JUPYTER_CONFIG_DIR": str(Path(root) / "cfg")}
@@ -88,7 +88,7 @@ def server_ready_cpu(config_path: str | None) -> tuple[float, float]:
             env["JUPYTER_CONFIG_PATH"] = config_path
         started = time.perf_counter()
         proc = subprocess.Popen(
-            [PY, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+            [PY, *launcher, "--no-browser", "--ServerApp.ip=127.0.0.1",
              f"--ServerApp.port={port}", f"--IdentityProvider.token={token}",
              f"--ServerApp.root_dir={root}", *PRIVATE,
              *(["--allow-root"] if os.getuid() == 0 else [])],
@@ -154,8 +154,10 @@ def median_of(runs: int, fn, *args) -> float:
 
 
 def measure(runs: int) -> dict:
-    stock = [server_ready_cpu(None) for _ in range(runs)]
-    trainee = [server_ready_cpu(TRAINEE_CONFIG) for _ in range(runs)]
+    # before: stock `jupyter lab`, every installed extension; after: what trainees get
+    stock = [server_ready_cpu(None, ["-m", "jupyterlab"]) for _ in range(runs)]
+    trainee = [server_ready_cpu(TRAINEE_CONFIG, ["-m", "course.serve", "lab"])
+               for _ in range(runs)]
     server_core = "import jupyter_server.serverapp, jupyterlab"
     extensions = {"jupyter_server + jupyterlab (every server)": round(
         median_of(runs, import_cpu, server_core), 3)}
