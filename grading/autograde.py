@@ -29,8 +29,9 @@ from . import course_root, sandbox
 
 # A submitted notebook larger than this is not run (outcome "stopped", too-large) nor parsed by
 # integrity: with the output bound (grading.kernels.SandboxedExecute) it bounds every step's
-# memory. Released notebooks are tens of kB; outputs are cleared before grading anyway.
-MAX_NOTEBOOK_BYTES = 16_000_000
+# memory. An executed exercise is about 0.1 MB, a module with two maps 1.2 MB (outputs the
+# trainee left are cleared before grading, but count here).
+MAX_NOTEBOOK_BYTES = 8_000_000
 
 
 def serialize_gradebook(lock_path: Path) -> None:

@@ -23,9 +23,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import zmq
+import zmq.asyncio
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 from jupyter_core.utils import run_sync
+from nbclient.exceptions import CellTimeoutError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer
@@ -110,6 +113,26 @@ class Kernel:
     started: float = field(default_factory=time.monotonic)
 
 
+# A message larger than this is refused by ZMQ before the grader reads it (the kernel's
+# connection is dropped and made again), so one huge print cannot cost the grader its size
+# several times over. Far above what is kept of a cell (``max_output_bytes``), so that a cell
+# printing a little too much is still truncated and reported as before.
+MAX_MESSAGE_BYTES = 64_000_000
+_CONTEXT: zmq.asyncio.Context | None = None
+
+
+class BoundedKernelManager(AsyncKernelManager):
+    """Its clients refuse messages over ``MAX_MESSAGE_BYTES``."""
+
+    def client(self, **kwargs):
+        global _CONTEXT
+        if _CONTEXT is None:
+            _CONTEXT = zmq.asyncio.Context()
+            _CONTEXT.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+        kwargs.setdefault("context", _CONTEXT)
+        return super().client(**kwargs)
+
+
 class KernelPool:
     """One kernel booted ahead of need; a new one for every submission."""
 
@@ -146,7 +169,7 @@ class KernelPool:
             # the next submission must not pay for that.
             self.server = forkserver.Client(self.settings.preload)
             self.server.wait_ready()
-        km = AsyncKernelManager(kernel_name="python3", transport="ipc",
+        km = BoundedKernelManager(kernel_name="python3", transport="ipc",
                                 ip=str(folder / "ipc" / "kernel"),
                                 connection_file=str(folder / "kernel.json"))
         provisioner = ForkProvisioner(kernel_id=os.path.basename(folder),
@@ -257,7 +280,7 @@ class SandboxedExecute(Execute):
         2_000_000, help="Output kept per cell; beyond this it is dropped (a flood of output "
                         "must not exhaust the grader's memory)").tag(config=True)
     max_total_output_bytes = Integer(
-        20_000_000, help="Output kept per submission, all cells and notebooks together; a "
+        10_000_000, help="Output kept per submission, all cells and notebooks together; a "
                          "notebook that passes it is stopped: the rest of its cells are not "
                          "run (they score 0) and the outcome says why").tag(config=True)
     store_widget_state = Bool(False, help="Widget state is not kept (it is not graded and "
@@ -322,7 +345,19 @@ class SandboxedExecute(Execute):
                     traceback=[f"{NOT_RUN}: not run: {self._stopped}"])]
                 cell.execution_count = None
             return cell, self.resources
-        result = super().preprocess_cell(cell, resources, index)
+        try:
+            result = super().preprocess_cell(cell, resources, index)
+        except CellTimeoutError as exc:
+            if "IOPub" not in str(exc):
+                raise
+            # The reply came but its output did not: a message over MAX_MESSAGE_BYTES was
+            # refused (and the connection made again), or a flood outlasted iopub_timeout.
+            self._stop(f"output-limit: the kernel's output could not be read (a single output "
+                       f"over the {MAX_MESSAGE_BYTES // 1_000_000} MB the grader reads, or a "
+                       "flood of them)", index)
+            cell.outputs.append(NotebookNode(output_type="error", ename="OutputLimit",
+                                             evalue=self._stopped, traceback=[self._stopped]))
+            result = cell, self.resources
         if not self._stopped and self._disk_full():
             self._stop(f"disk-full: the submission filled the {self._disk_mb()} MB of disk "
                        "the grader gives it (its folder, /tmp and /dev/shm together)", index)

@@ -89,11 +89,14 @@ def _expected(name: str) -> dict:
         "bad-outputflood": ("stopped", f"output-limit: the submission's output passed the "
                                        f"{OUTPUT_MB} MB", "flagged", 0.0),
         "bad-toolarge": ("stopped", "too-large: fx01_fixture.ipynb is", "failed", 0.0),
+        "bad-onebigoutput": ("stopped", "output-limit: the kernel's output could not be read",
+                             "flagged", 0.0),
     }[name]
 
 
 STUDENTS = ["good1", "bad-readenviron", "bad-git", "bad-diskbomb", "bad-shareddirs",
-            "bad-sockets", "bad-processes", "bad-outputflood", "bad-toolarge"]
+            "bad-sockets", "bad-processes", "bad-outputflood", "bad-toolarge",
+            "bad-onebigoutput"]
 
 
 def _outputs(root: Path, student: str) -> str:
@@ -127,6 +130,8 @@ def test_hostile_submissions_get_their_named_outcome_and_reach_nothing(tmp_path,
         "bad-processes": fx._with_answer(rel, PROCESSES),
         "bad-outputflood": _flood(rel),
         "bad-toolarge": too_large,
+        # One message over kernels.MAX_MESSAGE_BYTES: ZMQ refuses it before the grader reads it.
+        "bad-onebigoutput": fx._with_answer(rel, "print('y' * 120_000_000)"),
     }
     downloads = tmp_path / "downloads"
     for sid, nb in submissions.items():
