@@ -264,6 +264,16 @@ def copy_into(src: Path, dest: Path, uid: int | None, gid: int | None) -> None:
             os.chown(target, uid, gid)
 
 
+def _watch_disconnects(sock) -> zmq.Socket:
+    """A socket that becomes readable when ``sock`` loses its connection (which, for the
+    kernel's IOPub channel, means ZMQ refused a message over MAX_MESSAGE_BYTES)."""
+    address = f"inproc://upstream-iopub-monitor-{id(sock)}-{time.monotonic_ns()}"
+    sock.monitor(address, zmq.EVENT_DISCONNECTED)
+    watcher = zmq.Context.shadow(sock.context.underlying).socket(zmq.PAIR)
+    watcher.connect(address)
+    return watcher
+
+
 class SubmissionStopped(RuntimeError):
     """The submission cannot be run at all (its folder does not fit in its disk space)."""
 
@@ -290,7 +300,7 @@ class SandboxedExecute(Execute):
         if _POOL is None:  # not inside a grading worker: behave exactly like nbgrader
             return super().preprocess(nb, resources, km=km)
         kernel = _POOL.take()
-        self._kernel, self._kept, self._stopped = kernel, {}, None
+        self._kernel, self._kept, self._stopped, self._monitor = kernel, {}, None, None
         RECORD.protections = kernel.protections
         name = os.path.basename((resources or {}).get("metadata", {}).get("name") or "notebook")
         self._notebook = name if name.endswith(".ipynb") else f"{name}.ipynb"
@@ -308,6 +318,8 @@ class SandboxedExecute(Execute):
                 raise SubmissionStopped(detail) from None
             return super().preprocess(nb, resources, km=kernel.km)
         finally:
+            if self._monitor is not None:
+                self._monitor.close(linger=0)
             if self.kc is not None:
                 self.kc.stop_channels()
                 self.kc = None
@@ -345,19 +357,23 @@ class SandboxedExecute(Execute):
                     traceback=[f"{NOT_RUN}: not run: {self._stopped}"])]
                 cell.execution_count = None
             return cell, self.resources
+        if self._monitor is None:
+            self._monitor = _watch_disconnects(self.kc.iopub_channel.socket)
+        refused = (f"output-limit: the kernel sent a single output over the "
+                   f"{MAX_MESSAGE_BYTES // 1_000_000} MB the grader reads")
         try:
             result = super().preprocess_cell(cell, resources, index)
         except CellTimeoutError as exc:
-            if "IOPub" not in str(exc):
+            if "IOPub" not in str(exc) or not self._monitor.poll(0):
                 raise
             # The reply came but its output did not: a message over MAX_MESSAGE_BYTES was
-            # refused (and the connection made again), or a flood outlasted iopub_timeout.
-            self._stop(f"output-limit: the kernel's output could not be read (a single output "
-                       f"over the {MAX_MESSAGE_BYTES // 1_000_000} MB the grader reads, or a "
-                       "flood of them)", index)
+            # refused, and what followed it was lost while the connection was made again.
+            self._stop(refused, index)
             cell.outputs.append(NotebookNode(output_type="error", ename="OutputLimit",
                                              evalue=self._stopped, traceback=[self._stopped]))
             result = cell, self.resources
+        if not self._stopped and self._monitor.poll(0):
+            self._stop(refused, index)  # ZMQ refused it (and reconnected) before we read it
         if not self._stopped and self._disk_full():
             self._stop(f"disk-full: the submission filled the {self._disk_mb()} MB of disk "
                        "the grader gives it (its folder, /tmp and /dev/shm together)", index)
