@@ -17,8 +17,7 @@ from nbgrader.api import Gradebook
 
 from grading import autograde, kernels, sandbox
 from grading.__main__ import main
-
-from .test_grading_sandbox import listener
+from tests.helpers.sandbox import listener
 
 HERE = Path(__file__).parent
 _spec = importlib.util.spec_from_file_location("grading_fixture",

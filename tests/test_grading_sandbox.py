@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from grading import autograde, kernels, sandbox
+from tests.helpers.sandbox import listener, run_in_kernel
 
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="the root level needs root")
 NAMESPACES = pytest.mark.skipif(not sandbox.user_namespaces_available(),
@@ -78,18 +79,6 @@ PROBE = textwrap.dedent("""
 """)
 
 
-def listener(family: int, address) -> socket.socket:
-    """A listening socket that waits 0.2 s for a connection; a Unix one is world-writable, as
-    the one found under /run was."""
-    s = socket.socket(family)
-    s.bind(address)
-    if family == socket.AF_UNIX and not address.startswith("\0"):
-        os.chmod(address, 0o777)
-    s.listen(4)
-    s.settimeout(0.2)
-    return s
-
-
 @pytest.fixture
 def hostile_host(tmp_path, monkeypatch):
     """What the probe tries to reach: a grader secret in the environment and in a file, a TCP
@@ -114,25 +103,6 @@ def hostile_host(tmp_path, monkeypatch):
 def _probe_code(host: dict) -> str:
     names = ("CHECKOUT", "SECRET_FILE", "PORT", "UNIX_PATH", "ABSTRACT")
     return "".join(f"{n} = {host[n]!r}\n" for n in names) + PROBE
-
-
-def _run(pool: kernels.KernelPool, code: str) -> tuple[dict, kernels.Kernel]:
-    """Run ``code`` in a fresh pool kernel (with a file in its folder); what it printed."""
-    kernel = pool.take()
-    try:
-        (kernel.work / "data.csv").write_text("a,b\n1,2\n")
-        kc = kernel.km.blocking_client()
-        kc.start_channels()
-        kc.wait_for_ready(timeout=120)
-        seen = []
-        kc.execute_interactive(code, timeout=120, output_hook=lambda m: seen.append(
-            m["content"].get("text", "") or m["content"].get("evalue", "")))
-        kc.stop_channels()
-    finally:
-        pool.release(kernel)
-    text = "".join(seen)
-    assert "FACTS" in text, text
-    return json.loads(text.split("FACTS", 1)[1]), kernel
 
 
 def _assert_nothing_of_the_host(facts: dict, host: dict) -> None:
@@ -161,9 +131,9 @@ def _assert_nothing_of_the_host(facts: dict, host: dict) -> None:
     assert facts["host_tcp"] == "ECONNREFUSED"
     assert facts["host_unix"] == "ENOENT"
     assert facts["host_abstract"] == "ECONNREFUSED"
-    for listener in host["listeners"]:
+    for waiting in host["listeners"]:
         with pytest.raises(OSError):
-            listener.accept()
+            waiting.accept()
     # Processes: only the sandbox's own (its PID 1, the kernel, what the kernel started).
     assert facts["pids"][:2] == [1, 2] and len(facts["pids"]) <= 4
     assert all("pytest" not in c for c in facts["cmdlines"])
@@ -177,7 +147,7 @@ def test_root_level_kernel_has_nothing_of_the_host(hostile_host):
     pool = kernels.KernelPool(kernels.PoolSettings(level="root", limits=LIMITS,
                                                    hide=hostile_host["hide"], ids=ids))
     try:
-        facts, kernel = _run(pool, _probe_code(hostile_host))
+        facts, kernel = run_in_kernel(pool, _probe_code(hostile_host))
     finally:
         pool.close()
         lease.release()
@@ -196,7 +166,7 @@ def test_user_namespace_level_kernel_has_nothing_of_the_host(hostile_host):
     pool = kernels.KernelPool(kernels.PoolSettings(level="user", limits=LIMITS,
                                                    hide=hostile_host["hide"]))
     try:
-        facts, kernel = _run(pool, _probe_code(hostile_host))
+        facts, kernel = run_in_kernel(pool, _probe_code(hostile_host))
     finally:
         pool.close()
     assert "no-privileges" in kernel.protections and "own-user" not in kernel.protections
@@ -209,11 +179,11 @@ def test_user_namespace_level_kernel_has_nothing_of_the_host(hostile_host):
 USER_SCRIPT = textwrap.dedent("""
     import json, sys
     from grading import kernels
-    from tests.test_grading_sandbox import _run
+    from tests.helpers.sandbox import run_in_kernel
     pool = kernels.KernelPool(kernels.PoolSettings(level="user", limits=json.loads(sys.argv[1]),
                                                    hide=json.loads(sys.argv[2])))
     try:
-        facts, kernel = _run(pool, sys.stdin.read())
+        facts, kernel = run_in_kernel(pool, sys.stdin.read())
     finally:
         pool.close()
     print("RESULT" + json.dumps({"facts": facts, "protections": kernel.protections}))
@@ -274,7 +244,7 @@ def test_plain_level_keeps_limits_and_a_clean_environment(hostile_host):
     pool = kernels.KernelPool(kernels.PoolSettings(level="user", limits=LIMITS,
                                                    namespaces=False))
     try:
-        facts, kernel = _run(pool, code)
+        facts, kernel = run_in_kernel(pool, code)
     finally:
         pool.close()
     assert kernel.protections == sandbox.ALWAYS
