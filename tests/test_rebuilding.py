@@ -253,7 +253,7 @@ def test_amnesty_is_presented_as_a_debate_with_both_sides_attributed(mechanisms,
     assert debate.kind == "debate"
     assert "2007 forum" in debate.message and "Rights for Peace" in debate.message
     assert "Updated Set" in debate.message
-    assert "Forum 2007" in debate.source and "RfP 2020" in debate.source
+    assert "Forum 2007" in debate.source and "RfP 2019" in debate.source
     assert debate.text().startswith("To weigh:")
     # no verdict: the advice asks for an argued position, it does not say "drop the amnesty"
     assert "drop" not in debate.advice.lower() and "which position" in debate.advice.lower()
