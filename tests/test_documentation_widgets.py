@@ -93,3 +93,19 @@ def test_an_unexpected_error_is_shown_not_swallowed(locker):
     assert "was closed" in c["report"].value
     broken = views._run(c["status"], lambda: 1 / 0)
     assert broken is None and "Something went wrong (ZeroDivisionError" in c["status"].value
+
+
+def test_locker_view_opened_on_a_full_locker_has_an_item_chosen(locker, tmp_path):
+    """Module 3 opens the desk after collecting two files: the Item drop-down showed nothing,
+    and "Alter working copy" then said to add a file first (issue #16, item 5)."""
+    for name in ("photo.jpg", "letter.pdf"):
+        (tmp_path / name).write_bytes(f"fictional {name}".encode())
+        locker.add_file(tmp_path / name, handler="Trainee", source="Witness A", method="cable")
+    c = views.locker_view(locker).controls
+    assert c["item"].options == ("E0001", "E0002") and c["item"].value == "E0001"
+    assert "Items (2)" in c["tables"].value
+    c["alter"].click()
+    assert "add a file" not in c["status"].value and "E0001" in c["status"].value
+    c["item"].value = "E0002"
+    c["check"].click()  # a refresh keeps the trainee's choice
+    assert c["item"].value == "E0002"

@@ -102,6 +102,46 @@ def test_repr_is_a_sandboxed_iframe_with_the_table():
     assert maps.external_urls(out) == []
 
 
+def test_every_class_gets_its_own_colour():
+    """Module 0's population map had six classes on five colours: 500-600k and 600-700k were
+    both #fd8d3c (issue #16, item 3)."""
+    from course import data, palette
+    from course.maps import views
+
+    provinces = data.load("scenario_provinces")
+    population = {f["properties"]["province_id"]: f["properties"]["population"]
+                  for f in provinces["features"]}
+    edges, labels = views._classes(pd.Series(population, dtype=float), None)
+    assert len(labels) <= 5
+    for classes in range(1, 10):
+        colours = palette.sequential(classes)
+        assert len(set(colours)) == classes
+    many = maps.choropleth(SQUARES, {"P01": 1.0, "P02": 6.5}, key="province_id", title="t",
+                           legend_title="n", bins=[0, 1, 2, 3, 4, 5, 6, 7])
+    legend = many.html().split('aria-label="Legend"')[1].split("</aside>")[0]
+    colours = [c for c in palette.YLORRD[7] if c in legend]
+    assert len(colours) == 7
+    with pytest.raises(ValueError, match="distinct colours"):
+        maps.choropleth(SQUARES, {"P01": 1.0}, key="province_id", title="t", legend_title="n",
+                        bins=list(range(12)))
+
+
+def test_the_map_document_has_a_title_a_language_a_heading_and_labels():
+    view = maps.choropleth(SQUARES, {"P01": 1}, key="province_id", title="Share <by> province",
+                           legend_title="n", labels=True)
+    page = view.html()
+    assert '<html lang="en">' in page and "<title>Share &lt;by&gt; province</title>" in page
+    assert page.count("<h1") == 1 and "<main" in page and "user-scalable=no" not in page
+    assert page.count("upstream-label") == 2 and "\\u003eWest\\u003c/span" in page
+    assert "right:10px" in page
+    world_like = maps.choropleth(SQUARES, {"P01": 1}, key="province_id", title="t",
+                                 legend_title="n", legend_corner="left")
+    assert "bottom:18px;left:10px" in world_like.html()
+    with pytest.raises(ValueError, match="legend_corner"):
+        maps.choropleth(SQUARES, {"P01": 1}, key="province_id", title="t", legend_title="n",
+                        legend_corner="top")
+
+
 @pytest.mark.browser
 def test_map_renders_in_chromium_with_no_network(browser, artifacts):
     view = maps.choropleth(SQUARES, {"P01": 1, "P02": 4}, key="province_id", title="Offline",

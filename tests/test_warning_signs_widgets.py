@@ -60,6 +60,21 @@ def test_workbench_shows_selection_and_records_calls(bench):
     assert calls[6].value == "present" and notes[6].value == "hate speech items rising"
 
 
+def test_workbench_records_what_it_shows_when_other_code_moved_the_bench(bench):
+    """Module 1 once drove the trainee's bench from a worked example: after Run All the widget
+    showed P01 but recorded and reported the example's province (issue #16, item 1)."""
+    import ipywidgets as W
+
+    view = views.workbench(bench, last=3)
+    bench.select("P02", "2024-02")  # a later cell moves the same object
+    calls = _find(view, W.ToggleButtons)
+    calls[6].value = "absent"
+    _find(view, W.Button, "Record and compare")[0].click()
+    assert "P01, 2024-04" in view.children[1].value and "P02" not in view.children[1].value
+    bench.select("P01", "2024-04")
+    assert bench.judgements()["risk_factor"].tolist() == [7]
+
+
 def test_time_slider_map_follows_the_slider():
     import ipywidgets as W
 

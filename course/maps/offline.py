@@ -81,9 +81,28 @@ def _inline_resource(match: re.Match, kind: str) -> str:
     return match.group(0)  # unknown: left in place so that the check below names it
 
 
+_VIEWPORT = re.compile(r'<meta name="viewport"[^>]*>')
+
+
+def accessible_document(rendered: str, lang: str = "en") -> str:
+    """A folium page as a document a screen reader can name and read: its language, a viewport
+    that lets people zoom, and the map inside a ``main`` landmark (the title, a heading, and the
+    ``<title>`` come from the map builders)."""
+    rendered = rendered.replace("<html>", f'<html lang="{html_lib.escape(lang, quote=True)}">', 1)
+    rendered = _VIEWPORT.sub('<meta name="viewport" content="width=device-width, '
+                             'initial-scale=1.0" />', rendered, count=1)
+    start, end = rendered.find("<body>"), rendered.rfind("</body>")
+    if start < 0 or end < start:
+        return rendered
+    start += len("<body>")
+    # main is positioned and sized like the page, so the map's 100% height still means the frame
+    return (rendered[:start] + '<main style="position:absolute;inset:0;margin:0">'
+            + rendered[start:end] + "</main>" + rendered[end:])
+
+
 def offline_html(m: folium.Map, *, allow_online: bool = False) -> str:
-    """The map as one standalone HTML document with its scripts and styles inlined."""
-    rendered = m.get_root().render()
+    """The map as one standalone, accessible HTML document with its scripts and styles inlined."""
+    rendered = accessible_document(m.get_root().render())
     if "L.AwesomeMarkers" in rendered:
         raise OnlineResourceError("this map uses folium's awesome-markers icons, which are not "
                                   "bundled; use course.maps.add_points (circle markers) instead")

@@ -14,7 +14,7 @@ import pandas as pd
 
 from course.checks import require_columns
 from course.maps.offline import OnlineResourceError, offline_html
-from course.palette import NO_DATA, QUALITATIVE, SEQUENTIAL
+from course.palette import NO_DATA, QUALITATIVE, sequential
 
 WORLD_VIEW = [[-58.0, -170.0], [84.0, 190.0]]
 FICTIONAL_NOTE = "Fictional scenario: the country, places and data are invented for training."
@@ -129,6 +129,19 @@ def _nice_step(raw: float) -> float:
     return next(m * exp for m in (1, 2, 2.5, 5, 10) if raw <= m * exp)
 
 
+def _equal_steps(lo: float, hi: float, n: int, integral: bool) -> list[float]:
+    """Edges at a readable step, starting at or below ``lo``: at most ``n`` classes."""
+    step = _nice_step((hi - lo) / n if hi > lo else 1.0)
+    while True:
+        step = max(1.0, math.ceil(step)) if integral else step
+        bins = [math.floor(lo / step) * step]
+        while bins[-1] <= hi:
+            bins.append(round(bins[-1] + step, 12))
+        if len(bins) - 1 <= n:
+            return bins
+        step = _nice_step(step * 1.01)  # the next readable step up (a floored start added one)
+
+
 def _classes(values: pd.Series, bins: Sequence[float] | None, n: int = 5):
     """Class edges and labels for numeric values (rounded equal intervals unless ``bins``)."""
     finite = values.dropna()
@@ -138,15 +151,11 @@ def _classes(values: pd.Series, bins: Sequence[float] | None, n: int = 5):
         if integral and hi - lo < n:
             bins = [lo + i for i in range(int(hi - lo) + 2)]  # one class per value
         else:
-            step = _nice_step((hi - lo) / n if hi > lo else 1.0)
-            step = max(1.0, math.ceil(step)) if integral else step
-            start = math.floor(lo / step) * step
-            bins = [start]
-            while bins[-1] <= hi:
-                bins.append(bins[-1] + step)
+            bins = _equal_steps(lo, hi, n, integral)
     bins = sorted(float(b) for b in bins)
     if len(bins) < 2:
         raise ValueError("bins need at least two edges")
+    sequential(len(bins) - 1)  # too many classes to tell apart: say so now
     labels = []
     for a, b in zip(bins[:-1], bins[1:], strict=True):
         if integral and a.is_integer() and b.is_integer():
@@ -164,40 +173,66 @@ def _classify(value, bins, labels, palette):
     index = next((i for i, upper in enumerate(bins[1:]) if value < upper), len(labels) - 1)
     if value < bins[0]:
         index = 0
-    # Spread few classes across the palette so that two classes never look alike.
-    colour = palette[round(index * (len(palette) - 1) / max(1, len(labels) - 1))]
-    return labels[index], colour
+    return labels[index], palette[index]
 
 
-def _legend_html(title: str, entries: Iterable[tuple[str, str]], note: str = "") -> str:
+def _legend_html(title: str, entries: Iterable[tuple[str, str]], note: str = "",
+                 corner: str = "right") -> str:
     rows = "".join(f'<div><span style="display:inline-block;width:14px;height:14px;'
                    f'background:{colour};border:1px solid #555;margin-right:6px;'
                    f'vertical-align:middle"></span>{html.escape(label)}</div>'
                    for label, colour in entries)
     foot = f'<div style="margin-top:4px;font-style:italic;max-width:190px">{html.escape(note)}</div>' if note else ""
-    return (f'<div style="position:absolute;bottom:18px;right:10px;z-index:1000;'
-            f'background:rgba(255,255,255,.92);padding:6px 8px;border:1px solid #999;'
-            f'font:12px sans-serif"><b>{html.escape(title)}</b>{rows}{foot}</div>')
+    return (f'<aside aria-label="Legend" style="position:absolute;bottom:18px;{corner}:10px;'
+            f'z-index:1000;background:rgba(255,255,255,.92);padding:6px 8px;'
+            f'border:1px solid #999;font:12px sans-serif;color:#1a1a1a">'
+            f'<b>{html.escape(title)}</b>{rows}{foot}</aside>')
 
 
 def _title_html(title: str) -> str:
-    return (f'<div style="position:absolute;top:8px;left:50px;z-index:1000;'
+    """The map's heading (the frame's only one), and the document's title."""
+    return (f'<h1 style="position:absolute;top:8px;left:50px;z-index:1000;margin:0;'
             f'background:rgba(255,255,255,.92);padding:3px 8px;border:1px solid #999;'
-            f'font:bold 13px sans-serif">{html.escape(title)}</div>')
+            f'font:bold 13px sans-serif;color:#1a1a1a">{html.escape(title)}</h1>')
+
+
+def _centre(geometry: Mapping) -> tuple[float, float]:
+    """(x, y): the middle of a feature's bounding box, where its name label goes."""
+    box = _bounds({"features": [{"geometry": geometry}]})
+    return (box[0][1] + box[1][1]) / 2, (box[0][0] + box[1][0]) / 2
+
+
+def _label_features(m: folium.Map, features: Iterable[Mapping], label_field: str) -> None:
+    """Print each feature's name on the map (dark text on a light box: readable on any class)."""
+    for feature in features:
+        x, y = _centre(feature["geometry"])
+        text = html.escape(str(feature["properties"].get(label_field, "")))
+        folium.Marker(location=[y, x], icon=folium.DivIcon(
+            html=(f'<span style="display:inline-block;transform:translate(-50%,-50%);'
+                  f'white-space:nowrap;font:11px sans-serif;color:#1a1a1a;'
+                  f'background:rgba(255,255,255,.8);padding:0 3px;border-radius:2px">'
+                  f"{text}</span>"),
+            icon_size=(0, 0), icon_anchor=(0, 0), class_name="upstream-label"),
+            interactive=False).add_to(m)
 
 
 def choropleth(geojson: Mapping, values: pd.Series | Mapping, *, key: str, title: str,
                legend_title: str, name_field: str = "name", bins: Sequence[float] | None = None,
                details: pd.DataFrame | None = None, crs: str = "Simple", fictional: bool = False,
                caption: str = "", height: int = 420, list_missing: bool | None = None,
-               bounds: Sequence[Sequence[float]] | None = None) -> MapView:
+               bounds: Sequence[Sequence[float]] | None = None, labels: bool = False,
+               legend_corner: str = "right") -> MapView:
     """Shade each feature of ``geojson`` (matched on property ``key``) by ``values``.
 
     Numeric values get sequential classes (equal intervals, or ``bins``); text values get one
     colour per category. ``details`` (indexed by key) adds tooltip lines and table columns.
     Features with no value are grey; the table lists them as "no data" when ``list_missing``
     (by default only on maps of 30 features or fewer, so a world map's table stays readable).
+    ``labels`` prints each feature's name on the map; ``legend_corner`` ("right" or "left") is
+    where the legend sits, bottom left or right, so it can be kept off the land.
     """
+    if legend_corner not in ("left", "right"):
+        raise ValueError(f"legend_corner must be 'left' or 'right', not {legend_corner!r}")
     values = pd.Series(values, dtype=object if not len(values) else None)
     values.index = values.index.astype(str)
     feature_ids = [str(f["properties"].get(key)) for f in geojson["features"]]
@@ -209,7 +244,8 @@ def choropleth(geojson: Mapping, values: pd.Series | Mapping, *, key: str, title
     if numeric:
         values = values.astype(float)
         edges, labels = _classes(values, bins)
-        classify = lambda v: _classify(v, edges, labels, SEQUENTIAL)  # noqa: E731
+        palette = sequential(len(labels))
+        classify = lambda v: _classify(v, edges, labels, palette)  # noqa: E731
         legend = [(label, classify(edge)[1]) for label, edge in zip(labels, edges, strict=False)]
     else:
         cats = sorted(values.dropna().astype(str).unique())
@@ -247,10 +283,14 @@ def choropleth(geojson: Mapping, values: pd.Series | Mapping, *, key: str, title
         tooltip=folium.GeoJsonTooltip(fields=["name", "value", *extra_cols],
                                       aliases=["", legend_title, *extra_cols], sticky=True),
     ).add_to(m)
+    if labels:
+        _label_features(m, gj["features"], "name")
+    m.get_root().header.add_child(folium.Element(f"<title>{html.escape(title)}</title>"))
     root = m.get_root().html
     root.add_child(folium.Element(_title_html(title)))
     root.add_child(folium.Element(_legend_html(legend_title, legend,
-                                               FICTIONAL_NOTE if fictional else "")))
+                                               FICTIONAL_NOTE if fictional else "",
+                                               legend_corner)))
     table = pd.DataFrame(rows)
     if list_missing is None:
         list_missing = len(feature_ids) <= 30
@@ -288,6 +328,7 @@ def scenario_choropleth(values: pd.Series | Mapping, *, title: str, legend_title
     """A choropleth of the fictional country's provinces, keyed by ``province_id``."""
     from course import data  # imported here: maps must not need the datasets to import
 
+    kwargs.setdefault("labels", True)  # eight provinces: every name fits on the map
     view = choropleth(data.load("scenario_provinces"), values, key="province_id", title=title,
                       legend_title=legend_title, crs="Simple", fictional=True, **kwargs)
     if places:
@@ -303,5 +344,6 @@ def world_choropleth(values: pd.Series | Mapping, *, title: str, legend_title: s
     kwargs.setdefault("height", 380)
     # Frame the inhabited world: Mercator blows Antarctica up to half the map otherwise.
     kwargs.setdefault("bounds", WORLD_VIEW)
+    kwargs.setdefault("legend_corner", "left")  # bottom right is Australia; bottom left is sea
     return choropleth(data.load("world_outlines"), values, key="iso3", title=title,
                       legend_title=legend_title, crs="EPSG3857", **kwargs)

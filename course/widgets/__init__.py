@@ -87,7 +87,9 @@ def quiz_view(quiz: Quiz) -> W.VBox:
 
     boxes = [_question_box(i, q, on_answer, quiz.display_order(i))
              for i, q in enumerate(quiz.questions)]
-    header = W.HTML(f"<h4>{html.escape(quiz.title)}</h4>")
+    # h3: a self-check sits in a notebook section (h2) or under its own h3, so it never skips a
+    # heading level (screen-reader users move through a page by its headings).
+    header = W.HTML(f"<h3>{html.escape(quiz.title)}</h3>")
     return W.VBox([header, *boxes, score], layout=W.Layout(border="1px solid #ddd",
                                                            padding="8px"))
 

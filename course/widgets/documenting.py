@@ -126,7 +126,11 @@ def locker_view(locker: Locker, handler: str = "Trainee") -> W.VBox:
 
     def refresh():
         items = locker.items()
-        item.options = list(items["item_id"])
+        chosen, ids = item.value, list(items["item_id"])
+        # ipywidgets leaves a drop-down whose options change with no value: it looks empty and
+        # the buttons act on nothing. Keep the trainee's choice, or else pick the first item.
+        item.options = ids
+        item.value = chosen if chosen in ids else (ids[0] if ids else None)
         shown = items[["item_id", "filename", "size", "sha256", "added_utc", "source", "method"]]
         log = locker.custody_log()[["seq", "utc", "item_id", "action", "handler", "sha256",
                                      "entry_hash"]]

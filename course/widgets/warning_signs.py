@@ -97,6 +97,12 @@ def workbench(bench: Workbench, last: int = 6) -> W.VBox:
                              "Calls you record are kept when you switch.", "info")
 
     def on_record(_=None) -> None:
+        # The calls are for what the drop-downs show, even if other code moved the same bench.
+        try:
+            bench.select(province.value, month.value)
+        except ValueError as exc:
+            show_message(status, str(exc), "error")
+            return
         # Record every valid call; list the ones that need fixing instead of dropping them all.
         problems = []
         for row in rows:

@@ -1,0 +1,139 @@
+"""How the course shows tables: reading text whole and wrapped, one style everywhere.
+
+pandas cuts every cell at 50 characters by default, which turns a paraphrased recommendation
+into "Build human rights into peace agreements from …". :func:`configure` (run when ``course`` is
+imported) lifts that limit and, in a notebook, shows every DataFrame through :func:`table_html`:
+
+* text is left-aligned, starts at the top of its cell and wraps; long unbroken values (hashes)
+  break anywhere, so a table fits the page instead of scrolling sideways;
+* a table that still needs to scroll sits in a labelled region that the keyboard can reach;
+* a header cell is never empty: a named index becomes a column, an unnamed default index
+  (0, 1, 2 …) is left out, whole numbers stored as floats show as whole numbers.
+
+The widgets use :func:`table_html` too, so tables look the same in cell outputs and in widgets
+(where JupyterLab's own table style does not reach). Plain pandas only: no widget library.
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+
+import pandas as pd
+
+__all__ = ["TABLE_CLASS", "configure", "readable_frame", "table_html"]
+
+TABLE_CLASS = "upstream-table"
+# Scoped by class, so it styles only the course's tables; repeated per table (a widget's HTML is
+# shown on its own, without the notebook's styles).
+TABLE_STYLE = f"""<style>
+.{TABLE_CLASS}-region {{overflow-x:auto;max-width:100%;margin:0 0 1em 0}}
+.{TABLE_CLASS}-region:focus-visible {{outline:2px solid #1f4e8c;outline-offset:2px}}
+table.{TABLE_CLASS} {{border-collapse:collapse;margin:0;font-size:13px;line-height:1.4;
+  color:#1a1a1a;background:#fff}}
+table.{TABLE_CLASS} caption {{text-align:left;font-weight:bold;padding:0 0 4px 0}}
+table.{TABLE_CLASS} th, table.{TABLE_CLASS} td {{text-align:left;vertical-align:top;
+  padding:4px 8px;border-bottom:1px solid #d0d0d0;white-space:normal;max-width:40em;
+  overflow-wrap:anywhere}}
+table.{TABLE_CLASS} thead th {{background:#eef1f5;border-bottom:2px solid #8a8a8a}}
+table.{TABLE_CLASS} tbody tr:nth-child(even) {{background:#f7f8fa}}
+table.{TABLE_CLASS} td.num {{text-align:right;font-variant-numeric:tabular-nums}}
+</style>"""
+_ids = itertools.count(1)
+
+
+def _whole_numbers(column: pd.Series) -> bool:
+    values = column.dropna()
+    return (pd.api.types.is_float_dtype(column) and len(values) > 0
+            and bool((values == values.round()).all()) and bool((values.abs() < 2**53).all()))
+
+
+def readable_frame(frame: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
+    """The frame as a person should read it, and whether its index is worth showing.
+
+    A named index (or the names of a pivot's rows) becomes ordinary columns, so no header cell
+    is empty; a default 0, 1, 2 … index is dropped; floats that are all whole numbers become
+    integers ("1000", not "1000.000000")."""
+    shown = frame.copy()
+    if isinstance(shown.columns, pd.MultiIndex):
+        return shown, True  # leave a many-level header as pandas draws it
+    shown.columns = [str(c) for c in shown.columns]
+    names = [n for n in shown.index.names if n is not None]
+    if names and len(names) == shown.index.nlevels and not set(map(str, names)) & set(shown.columns):
+        shown = shown.reset_index()
+        shown.columns = [str(c) for c in shown.columns]
+        index = False
+    else:
+        index = not (isinstance(shown.index, pd.RangeIndex) and shown.index.name is None
+                     and shown.index.start == 0 and shown.index.step == 1)
+    for name in shown.columns:
+        if _whole_numbers(shown[name]):
+            shown[name] = shown[name].astype("Int64")
+    return shown, index
+
+
+def table_html(frame: pd.DataFrame, caption: str = "", *, label: str = "",
+               index: bool | None = None, na_rep: str = "–") -> str:
+    """One table in the course's style: a keyboard-reachable, labelled region around it.
+
+    ``caption`` is shown above the table; ``label`` names the region for screen readers (it
+    defaults to the caption, or to the first columns). A long frame shows its first and last
+    rows (pandas' ``display.max_rows``)."""
+    total = len(frame)
+    limit = pd.get_option("display.max_rows") or len(frame)
+    if len(frame) > limit:  # as pandas does: only the first and the last rows
+        frame = pd.concat([frame.head(limit // 2), frame.tail(limit // 2)])
+        caption = f"{caption} ({len(frame)} of {total:,} rows shown)".strip()
+    shown, keep_index = readable_frame(frame)
+    if index is not None:
+        keep_index = index
+    numeric = {str(c) for c in shown.columns if pd.api.types.is_numeric_dtype(shown[c])
+               and not pd.api.types.is_bool_dtype(shown[c])}
+    body = shown.to_html(index=keep_index, border=0, na_rep=na_rep, classes=TABLE_CLASS,
+                         escape=True, max_rows=None, max_cols=None, notebook=False)
+    body = body.replace(' class="dataframe ', ' class="').replace('style="text-align: right;"', "")
+    if numeric:
+        body = _mark_numeric(body, shown, keep_index, numeric)
+    if caption:
+        body = body.replace(">", f"><caption>{html.escape(caption)}</caption>", 1)
+    name = label or caption or "Table: " + ", ".join(map(str, list(shown.columns)[:4]))
+    region = f"{TABLE_CLASS}-{next(_ids)}"
+    return (f'{TABLE_STYLE}<div class="{TABLE_CLASS}-region" id="{region}" role="region" '
+            f'tabindex="0" aria-label="{html.escape(name, quote=True)}">{body}</div>')
+
+
+def _mark_numeric(body: str, shown: pd.DataFrame, keep_index: bool, numeric: set[str]) -> str:
+    """Right-align number columns (``td class="num"``), leaving text columns left-aligned."""
+    offset = shown.index.nlevels if keep_index else 0
+    positions = {i + offset for i, c in enumerate(shown.columns) if c in numeric}
+    rows = body.split("<tr>")
+    for r, row in enumerate(rows):
+        if "<td>" not in row:
+            continue
+        cells = row.split("<t")
+        column = -1
+        for c, cell in enumerate(cells):
+            if cell.startswith(("d>", "h>", "h ", "d ")):
+                column += 1
+                if cell.startswith("d>") and column in positions:
+                    cells[c] = 'd class="num">' + cell[2:]
+        rows[r] = "<t".join(cells)
+    return "<tr>".join(rows)
+
+
+def _dataframe_html(frame: pd.DataFrame) -> str:
+    return table_html(frame)
+
+
+def configure() -> None:
+    """Show reading text whole, everywhere the course runs; in a notebook, show every DataFrame
+    in the course's table style. Safe to call more than once."""
+    pd.set_option("display.max_colwidth", None)
+    try:
+        from IPython import get_ipython
+    except ImportError:  # plain Python: pandas' text output is all there is
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    shell.display_formatter.formatters["text/html"].for_type(pd.DataFrame, _dataframe_html)
