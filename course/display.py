@@ -21,7 +21,7 @@ import itertools
 
 import pandas as pd
 
-__all__ = ["TABLE_CLASS", "configure", "readable_frame", "table_html"]
+__all__ = ["TABLE_CLASS", "configure", "plural", "readable_frame", "table_html"]
 
 TABLE_CLASS = "upstream-table"
 # Scoped by class, so it styles only the course's tables; repeated per table (a widget's HTML is
@@ -40,6 +40,20 @@ table.{TABLE_CLASS} tbody tr:nth-child(even) {{background:#f7f8fa}}
 table.{TABLE_CLASS} td.num {{text-align:right;font-variant-numeric:tabular-nums}}
 </style>"""
 _ids = itertools.count(1)
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """"1 country", "2 countries", "0 items": the count and the noun that fits it."""
+    if count == 1:
+        return f"1 {singular}"
+    if plural_form is None:
+        if singular.endswith("y") and singular[-2:-1] not in tuple("aeiou"):
+            plural_form = singular[:-1] + "ies"
+        elif singular.endswith(("s", "x", "ch", "sh")):
+            plural_form = singular + "es"
+        else:
+            plural_form = singular + "s"
+    return f"{count:,} {plural_form}"
 
 
 def _whole_numbers(column: pd.Series) -> bool:

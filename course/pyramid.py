@@ -35,6 +35,7 @@ import pandas as pd
 from course import geography
 from course.checks import MONTH_FORM, check_province, require_columns
 from course.checks import check_month_form as check_month
+from course.display import plural
 from course.palette import SEQUENTIAL
 
 LEVELS: tuple[int, ...] = (1, 2, 3, 4, 5)
@@ -113,7 +114,7 @@ class SortFeedback:
         if self.agrees:
             return f"You agree with the reference label: {ref}. {self.reason}"
         direction = "higher" if self.offset > 0 else "lower"
-        return (f"The reference label is {ref}; you placed it {abs(self.offset)} level(s) "
+        return (f"The reference label is {ref}; you placed it {plural(abs(self.offset), 'level')} "
                 f"{direction}. {self.reason} Labels are judgements: if you can argue for your "
                 "level, note why - disagreement is worth discussing.")
 
@@ -218,7 +219,7 @@ class PyramidSorter:
         if a.empty:
             return "Nothing sorted yet."
         agreed = int((a["offset"] == 0).sum())
-        text = f"You agreed with the reference label on {agreed} of {len(a)} item(s)."
+        text = f"You agreed with the reference label on {agreed} of {plural(len(a), 'item')}."
         higher, lower = int((a["offset"] > 0).sum()), int((a["offset"] < 0).sum())
         if higher or lower:
             text += (f" You placed {higher} higher and {lower} lower than the reference. ")
@@ -409,7 +410,7 @@ class ExplorerState:
         upper = int(row[row.index >= UPPER].sum())
         share = self.share.loc[self.month]
         share_text = "no items" if pd.isna(share) else f"{share:.0%} of {int(row.sum())} items"
-        text = (f"{self.month}, {self.place}: {upper} item(s) at level 3 or above "
+        text = (f"{self.month}, {self.place}: {plural(upper, 'item')} at level 3 or above "
                 f"({share_text}).")
         text += (" Escalating: more upper-level items than the average of the previous months."
                  if self.flags.loc[self.month] else " Not flagged as escalating.")

@@ -86,9 +86,8 @@ def test_trainee_uploads_verifies_and_sees_tampering_in_jupyterlab(lab, browser,
         # the incident form: Save stays disabled for testimony until consent is ticked
         form = page.locator(".widget-vbox", has=page.get_by_role("button", name="Save record")).last
         form.scroll_into_view_if_needed()
-        dates = form.locator("input[type=date]")
-        dates.nth(0).fill("2024-03-01")
-        dates.nth(1).fill("2024-03-02")
+        form.get_by_placeholder("YYYY-MM-DD", exact=True).fill("2024-03-01")
+        form.get_by_placeholder("YYYY-MM-DD (optional)").fill("2024-03-02")
         form.get_by_placeholder("group, e.g. Veleni").fill("Veleni")
         form.get_by_placeholder("e.g. S01").fill("S01")
         form.get_by_placeholder("Short and factual; no names, no graphic detail").fill(

@@ -25,7 +25,7 @@ def fill(c, **values):
 def test_incident_form_blocks_testimony_without_consent_then_saves(locker):
     box = views.incident_form(locker)
     c = box.controls
-    fill(c, event_start=dt.date(2024, 3, 1), event_end=dt.date(2024, 3, 2), province_id="P03",
+    fill(c, event_start="2024-03-01", event_end="2024-03-02", province_id="P03",
          act_type="arbitrary-detention", victim_group="Veleni", victims_count=4,
          perpetrator_type="police", source_id="S01", source_type="witness",
          information_type="testimony", summary="Four people held at a checkpoint.")
@@ -39,7 +39,7 @@ def test_incident_form_blocks_testimony_without_consent_then_saves(locker):
 
 def test_incident_form_shows_validation_messages_and_stores_nothing(locker):
     c = views.incident_form(locker).controls
-    fill(c, event_start=dt.date(2024, 3, 5), event_end=dt.date(2024, 3, 1), province_id="P03",
+    fill(c, event_start="2024-03-05", event_end="2024-03-01", province_id="P03",
          act_type="arbitrary-detention", victim_group="", perpetrator_type="police",
          source_id="S06", source_type="media", information_type="media-report",
          summary="Detentions reported.")

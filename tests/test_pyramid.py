@@ -38,7 +38,7 @@ def test_sorter_feedback_gives_reference_and_reason(log):
     assert fb.agrees and fb.offset == 0 and "reason a2." in fb.message
     fb = s.answer("a6", 2)
     assert not fb.agrees and fb.offset == -2
-    assert "level 4" in fb.message and "2 level(s) lower" in fb.message and "reason a6." in fb.message
+    assert "level 4" in fb.message and "2 levels lower" in fb.message and "reason a6." in fb.message
 
 
 def test_sorter_never_shows_the_answer_before_answering(log):
@@ -239,7 +239,7 @@ def test_explorer_state_up_to_a_month(log):
     assert list(st.counts.index) == ["2024-01", "2024-02", "2024-03", "2024-04"]
     assert st.flagged_months == ["2024-04"]
     text = st.describe()
-    assert "Northmarch" in text and "3 item(s) at level 3 or above" in text
+    assert "Northmarch" in text and "3 items at level 3 or above" in text
     assert "Escalating" in text
     quiet = ex.state(None, "2024-03").describe()
     assert "no items" in quiet and "Not flagged" in quiet and "the country" in quiet

@@ -41,7 +41,7 @@ def test_simulator_view_adds_ends_phases_and_summarises(sim):
     assert sim.finished and c["end_phase"].disabled
     assert "Coercion before peaceful means" in c["feedback"].value
     assert "Timely and decisive response" in c["summary"].value
-    assert "escalation: Arms embargo <i>(coercive)</i>" in c["summary"].value
+    assert "Escalation: Arms embargo <i>(coercive)</i>" in c["summary"].value
     assert c["detail"].value == ""  # nothing left to describe once the crisis is over
     c["restart"].click()
     assert sim.phase == "rising-risk" and not c["end_phase"].disabled

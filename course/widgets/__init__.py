@@ -8,14 +8,17 @@ traceback (:func:`show_message`, :func:`guard`).
 
 from __future__ import annotations
 
+import base64
 import html
 from collections.abc import Callable
 
 import ipywidgets as W
 
+from course.display import table_html
 from course.quiz import Quiz, QuizError, load_quiz
 
-__all__ = ["guard", "hints", "quiz_view", "self_check", "show_message", "message_html"]
+__all__ = ["chart_html", "guard", "hints", "month_stepper", "province_options", "quiz_view",
+           "self_check", "show_message", "message_html", "table_html"]
 
 _STYLES = {
     "ok": ("#e6f4ea", "#1e7b34", "✓"),
@@ -43,6 +46,56 @@ def guard(status: W.HTML, action: Callable[[], object]) -> object | None:
     except ValueError as exc:
         show_message(status, str(exc), "error")
         return None
+
+
+def chart_html(png: bytes, alt: str, width: str = "100%") -> str:
+    """A chart as an image with alt text (an ipywidgets Image cannot carry one)."""
+    data = base64.b64encode(bytes(png)).decode("ascii")
+    return (f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt, quote=True)}" '
+            f'style="max-width:{width};height:auto">')
+
+
+def province_options(province_ids) -> list[tuple[str, str]]:
+    """Drop-down choices that show a province's name with its code: ("Quessmar (P01)", "P01")."""
+    from course import data, geography
+
+    try:
+        names = geography.province_names(data.load("scenario_provinces"))
+    except (OSError, ValueError):  # the datasets are missing: the codes alone still work
+        names = {}
+    return [(f"{names[p]} ({p})" if p in names else str(p), p) for p in province_ids]
+
+
+def month_stepper(months, value: str, description: str = "Month",
+                  width: str = "170px") -> tuple[W.Dropdown, W.HBox]:
+    """Choose a month from a drop-down, or step with Earlier / Later.
+
+    Used instead of a slider: ipywidgets' slider handle has no accessible name, so a screen
+    reader announces an unnamed number; a drop-down is labelled and keyboard-friendly. Returns
+    the drop-down (observe its ``value``) and the row to display."""
+    months = list(months)
+    picker = W.Dropdown(options=months, value=value, description=description,
+                        layout=W.Layout(width=width))
+    earlier = W.Button(description="Earlier", icon="chevron-left", layout=W.Layout(width="auto"),
+                       tooltip="The month before")
+    later = W.Button(description="Later", icon="chevron-right", layout=W.Layout(width="auto"),
+                     tooltip="The month after")
+
+    def step(by: int):
+        def on_click(_):
+            at = months.index(picker.value) + by
+            picker.value = months[min(max(at, 0), len(months) - 1)]
+        return on_click
+
+    def ends(_=None):
+        earlier.disabled = picker.value == months[0]
+        later.disabled = picker.value == months[-1]
+
+    earlier.on_click(step(-1))
+    later.on_click(step(1))
+    picker.observe(ends, names="value")
+    ends()
+    return picker, W.HBox([picker, earlier, later])
 
 
 def _question_box(number: int, question, on_answer: Callable[[int, bool], None],

@@ -16,7 +16,7 @@ import pandas as pd
 
 from course import documenting
 from course.evidence import Locker
-from course.widgets import guard, message_html, show_message
+from course.widgets import guard, message_html, province_options, show_message, table_html
 
 __all__ = ["incident_form", "locker_view"]
 
@@ -36,7 +36,9 @@ def _run(status: W.HTML, action):
 
 
 def _dropdown(description: str, options, optional: bool = False) -> W.Dropdown:
-    choices = ([("(not known)", "")] if optional else []) + [(o, o) for o in options]
+    """``options`` are values, or (label, value) pairs when people read a name, not a code."""
+    choices = ([("(not known)", "")] if optional else []) + [
+        o if isinstance(o, tuple) else (o, o) for o in options]
     return W.Dropdown(options=choices, value=choices[0][1] if choices else None,
                       description=description, style=LABEL, layout=WIDE)
 
@@ -46,7 +48,7 @@ def _text(description: str, placeholder: str = "") -> W.Text:
 
 
 def _table(frame: pd.DataFrame, caption: str, open_: bool = False) -> str:
-    body = frame.to_html(index=False, border=0, na_rep="–") if len(frame) else "<p>(empty)</p>"
+    body = table_html(frame, label=caption, index=False) if len(frame) else "<p>(empty)</p>"
     return (f"<details{' open' if open_ else ''}><summary>{html.escape(caption)}</summary>"
             f"{body}</details>")
 
@@ -60,9 +62,11 @@ def incident_form(locker: Locker, handler: str = "Trainee") -> W.VBox:
     places = list(data.load("scenario_places")["place_id"])
     form = documenting.IncidentForm(locker, provinces=provinces, places=places)
     f = {
-        "event_start": W.DatePicker(description="Event start", style=LABEL),
-        "event_end": W.DatePicker(description="Event end", style=LABEL),
-        "province_id": _dropdown("Province", form.options("province_id")),
+        # Text, not a date picker: the browser shows a picker's date in its own locale's order
+        # (mm/dd/yyyy in many), while records, data and messages all use YYYY-MM-DD.
+        "event_start": _text("Event start", "YYYY-MM-DD"),
+        "event_end": _text("Event end", "YYYY-MM-DD (optional)"),
+        "province_id": _dropdown("Province", province_options(form.options("province_id"))),
         "place_id": _dropdown("Place", form.options("place_id"), optional=True),
         "act_type": _dropdown("Act (what)", form.options("act_type")),
         "victim_group": _text("Victims (whom)", "group, e.g. Veleni"),

@@ -3,7 +3,7 @@
 Thin layers over :class:`course.pyramid.PyramidSorter` and
 :class:`course.pyramid.EscalationExplorer`: every decision is made there; a ``ValueError`` is
 shown as a message. Charts are PNG images rendered here, so the views need no browser to build
-and call no outside host; each chart has a text or table alternative beside it.
+and call no outside host; each chart carries alt text and has a table alternative beside it.
 """
 
 from __future__ import annotations
@@ -14,14 +14,22 @@ import ipywidgets as W
 import pandas as pd
 
 from course import maps, pyramid
-from course.widgets import guard, message_html, show_message
+from course.display import plural
+from course.widgets import chart_html, guard, message_html, month_stepper, show_message, table_html
 
 __all__ = ["escalation_explorer", "share_map", "sorting_widget"]
 
 
 def _table_html(frame: pd.DataFrame, caption: str) -> str:
     return (f"<details><summary>{html.escape(caption)}</summary>"
-            f"{frame.to_html(border=0, na_rep='–')}</details>")
+            f"{table_html(frame, label=caption)}</details>")
+
+
+def _pyramid_alt(counts: pd.Series) -> str:
+    """The pyramid chart in words: how many items the trainee put on each level."""
+    levels = "; ".join(f"level {lvl}, {pyramid.LEVEL_NAMES[lvl].lower()}: "
+                       f"{plural(int(counts.get(lvl, 0)), 'item')}" for lvl in pyramid.LEVELS)
+    return f"Bar chart of your pyramid, level 1 at the bottom. {levels}."
 
 
 def _item_html(item: dict) -> str:
@@ -37,7 +45,7 @@ def sorting_widget(sorter: pyramid.PyramidSorter) -> W.VBox:
     chooser = W.Dropdown(options=sorter.item_ids, value=sorter.next_item() or sorter.item_ids[0],
                          description="Item")
     item_box, feedback, summary = W.HTML(), W.HTML(), W.HTML()
-    chart = W.Image(format="png", layout=W.Layout(max_width="560px"))
+    chart = W.HTML(layout=W.Layout(max_width="560px"))
     chart_text = W.HTML()
     # Narrower towards the top, so the buttons themselves read as a pyramid.
     buttons = [W.Button(description=f"{lvl}. {pyramid.LEVEL_NAMES[lvl]}",
@@ -49,7 +57,8 @@ def sorting_widget(sorter: pyramid.PyramidSorter) -> W.VBox:
 
     def refresh_progress():
         from course import charts  # matplotlib loads with the first chart drawn
-        chart.value = charts.figure_png(charts.pyramid_figure(sorter.counts()))
+        chart.value = chart_html(charts.figure_png(charts.pyramid_figure(sorter.counts())),
+                                 _pyramid_alt(sorter.counts()))
         counts = sorter.counts().rename(index=pyramid.LEVEL_NAMES).to_frame()
         chart_text.value = _table_html(counts, "Your pyramid as a table")
         disagreements = sorter.disagreements()[["item_id", "chosen", "reference", "level_reason"]]
@@ -95,17 +104,15 @@ def sorting_widget(sorter: pyramid.PyramidSorter) -> W.VBox:
 
 def escalation_explorer(explorer: pyramid.EscalationExplorer,
                         province: str | None = None) -> W.Widget:
-    """Monthly counts by level for a province or the country, up to the month on the slider."""
+    """Monthly counts by level for a province or the country, up to the chosen month."""
     province = pyramid.COUNTRY if province is None else province
     if province != pyramid.COUNTRY and province not in explorer.provinces:
         return W.HTML(message_html(f"unknown province {province!r}: choose one of "
                                    f"{', '.join(explorer.provinces)}, or None for the whole "
                                    "country", "error"))
     where = W.Dropdown(options=explorer.options(), value=province, description="Where")
-    month = W.SelectionSlider(options=explorer.months, value=explorer.months[-1],
-                              description="Up to", continuous_update=False,
-                              layout=W.Layout(width="90%"))
-    chart = W.Image(format="png", layout=W.Layout(max_width="760px"))
+    month, month_row = month_stepper(explorer.months, explorer.months[-1], "Up to")
+    chart = W.HTML(layout=W.Layout(max_width="760px"))
     status, table = W.HTML(), W.HTML()
 
     def update(_=None):
@@ -113,7 +120,11 @@ def escalation_explorer(explorer: pyramid.EscalationExplorer,
         if state is None:
             return
         from course import charts  # matplotlib loads with the first chart drawn
-        chart.value = charts.figure_png(charts.escalation_figure(state))
+        chart.value = chart_html(
+            charts.figure_png(charts.escalation_figure(state)),
+            f"Stacked bar chart of the items in the log each month, by level, {state.place}, "
+            f"up to {state.month}; escalating months are marked with a triangle. "
+            + state.describe())
         show_message(status, state.describe(), "error" if state.flags.iloc[-1] else "info")
         frame = state.counts.rename(columns=pyramid.LEVEL_NAMES).assign(
             share_3_plus=state.share.round(2), escalating=state.flags)
@@ -122,11 +133,11 @@ def escalation_explorer(explorer: pyramid.EscalationExplorer,
     where.observe(update, names="value")
     month.observe(update, names="value")
     update()
-    return W.VBox([W.HBox([where]), month, chart, status, table])
+    return W.VBox([W.HBox([where]), month_row, chart, status, table])
 
 
 def share_map(log: pd.DataFrame, month: str | None = None) -> W.Widget:
-    """The provinces shaded by their share of items at level 3+ in the month on the slider."""
+    """The provinces shaded by their share of items at level 3+ in the chosen month."""
     try:
         months = pyramid.month_range(pyramid.check_log(log, ("month", "province_id",
                                                              "pyramid_level"))["month"])
@@ -137,8 +148,7 @@ def share_map(log: pd.DataFrame, month: str | None = None) -> W.Widget:
     except (ValueError, IndexError) as exc:
         text = str(exc) if isinstance(exc, ValueError) else "the media log is empty"
         return W.HTML(message_html(text, "error"))
-    slider = W.SelectionSlider(options=months, value=month, description="Month",
-                               continuous_update=False, layout=W.Layout(width="520px"))
+    slider, month_row = month_stepper(months, month, "Month")
     status, frame = W.HTML(), W.HTML()
 
     def render(_=None):
@@ -153,4 +163,4 @@ def share_map(log: pd.DataFrame, month: str | None = None) -> W.Widget:
 
     slider.observe(render, names="value")
     render()
-    return W.VBox([slider, status, frame])
+    return W.VBox([month_row, status, frame])

@@ -14,7 +14,7 @@ import ipywidgets as W
 import pandas as pd
 
 from course import r2p
-from course.widgets import guard, message_html, show_message
+from course.widgets import guard, message_html, show_message, table_html
 
 __all__ = ["findings_html", "response_simulator", "report_timeline"]
 
@@ -57,7 +57,7 @@ def _headlines_html(sim: r2p.ResponseSimulator) -> str:
         title = "The simulation is over: read the feedback on your whole plan below"
     news = (f"<details><summary>Headlines from this phase (fictional scenario)</summary>"
             f"<ul>{lines}</ul></details>") if lines and not sim.finished else ""
-    return f"<h4 style='margin:4px 0'>{html.escape(title)}</h4>{news}"
+    return f"<p style='margin:4px 0'><b>{html.escape(title)}</b></p>{news}"
 
 
 def _plan_html(sim: r2p.ResponseSimulator) -> str:
@@ -65,7 +65,8 @@ def _plan_html(sim: r2p.ResponseSimulator) -> str:
     if not sim.steps:
         return "<p><b>Your plan so far:</b> nothing chosen yet.</p>"
     items = "".join(
-        f"<li>{html.escape(step.phase)}: {html.escape(sim.measures.at[step.measure_id, 'label'])}"
+        f"<li>{html.escape(r2p.PHASE_TITLES.get(step.phase, step.phase))}: "
+        f"{html.escape(sim.measures.at[step.measure_id, 'label'])}"
         + (" <i>(coercive)</i>" if sim.measures.at[step.measure_id, "coercive"] else "")
         + "</li>" for step in sim.steps)
     return f"<p><b>Your plan so far</b></p><ol>{items}</ol>"
@@ -98,7 +99,8 @@ def response_simulator(sim: r2p.ResponseSimulator) -> W.VBox:
         counts.index = [f"{p} — {r2p.PILLAR_NAMES[p]}" if p in r2p.PILLAR_NAMES else p
                         for p in counts.index]
         summary.value = (_plan_html(sim) + "<b>Your plan by pillar and stage</b>"
-                         + counts.to_html(border=0))
+                         + table_html(counts.rename_axis("pillar"),
+                                      label="Your plan by pillar and stage"))
         describe()
 
     def describe(_=None):
@@ -126,9 +128,10 @@ def response_simulator(sim: r2p.ResponseSimulator) -> W.VBox:
         ended = sim.phase
         findings = guard(status, sim.advance)
         if findings is not None:
-            feedback.value = (f"<b>Feedback at the end of {html.escape(ended)}</b>"
+            title = r2p.PHASE_TITLES.get(ended, ended)
+            feedback.value = (f"<b>Feedback at the end of the phase “{html.escape(title)}”</b>"
                               + findings_html(findings, sim.toolbox))
-            show_message(status, f"Phase '{ended}' is over.", "info")
+            show_message(status, f"The phase “{title}” is over.", "info")
             refresh()
 
     def on_restart(_):

@@ -13,6 +13,7 @@ import ipywidgets as W
 import pandas as pd
 
 from course import maps
+from course.display import plural
 from course.warning_signs import (
     FACTORS,
     MonthlyMeasures,
@@ -22,7 +23,14 @@ from course.warning_signs import (
     load_uploaded_country_table,
     risk_by_country,
 )
-from course.widgets import guard, message_html, show_message
+from course.widgets import (
+    guard,
+    message_html,
+    month_stepper,
+    province_options,
+    show_message,
+    table_html,
+)
 
 __all__ = ["country_table_map", "time_slider_map", "workbench"]
 
@@ -30,9 +38,9 @@ CALLS = ("not judged", "absent", "present")
 
 
 def _table_html(table: pd.DataFrame, caption: str, index: bool = False) -> str:
-    body = (table.to_html(index=index, border=0, float_format=lambda v: f"{v:g}")
-            if len(table) else "<p><i>Nothing to show.</i></p>")
-    return f"<h4>{html.escape(caption)}</h4>{body}"
+    if not len(table):
+        return f"<p><b>{html.escape(caption)}</b></p><p><i>Nothing to show.</i></p>"
+    return table_html(table, caption, index=index)
 
 
 class _FactorRow:
@@ -42,7 +50,7 @@ class _FactorRow:
         self.number = number
         label = f"{number}. {name} ({group_of(number)})"
         self.call = W.ToggleButtons(options=list(CALLS), value="not judged",
-                                    style={"button_width": "86px"},
+                                    style={"button_width": "auto"},
                                     tooltips=["No call yet", "Judged absent", "Judged present"])
         self.note = W.Text(placeholder="Your evidence (indicator, event, source)",
                            layout=W.Layout(width="340px"))
@@ -64,13 +72,14 @@ class _FactorRow:
 
 def workbench(bench: Workbench, last: int = 6) -> W.VBox:
     """Pick a province and month, see its indicators, record your judgement, compare with data."""
-    province = W.Dropdown(options=bench.provinces, value=bench.province, description="Province")
+    province = W.Dropdown(options=province_options(bench.provinces), value=bench.province,
+                          description="Province", layout=W.Layout(width="auto"))
     month = W.Dropdown(options=bench.months, value=bench.month, description="Month")
     status = W.HTML()
     series, evidence, results = W.HTML(), W.HTML(), W.HTML()
     rows = [_FactorRow(n, bench.factor_names[n]) for n in FACTORS]
     record = W.Button(description="Record and compare", button_style="primary",
-                      tooltip="Save your calls for this province and month, then compare")
+                      layout=W.Layout(width="auto"), tooltip="Save your calls for this province and month, then compare")
 
     def show_results() -> None:
         results.value = "".join([
@@ -86,14 +95,14 @@ def workbench(bench: Workbench, last: int = 6) -> W.VBox:
             show_message(status, str(exc), "error")
             return
         series.value = _table_html(bench.indicator_series(last),
-                                   f"{bench.province}: indicators, last {last} months", index=True)
+                                   f"{province.label}: indicators, last {last} months", index=True)
         evidence.value = _table_html(bench.evidence(),
                                      f"Indicators past their threshold in {bench.month}")
         judged = bench.judgements()
         for row in rows:
             row.load(judged)
         show_results()
-        show_message(status, f"Assessing {bench.province} in {bench.month} (fictional scenario). "
+        show_message(status, f"Assessing {province.label} in {bench.month} (fictional scenario). "
                              "Calls you record are kept when you switch.", "info")
 
     def on_record(_=None) -> None:
@@ -114,13 +123,13 @@ def workbench(bench: Workbench, last: int = 6) -> W.VBox:
         if problems:
             show_message(status, " ".join(["Not recorded:", *problems]), "error")
         else:
-            show_message(status, f"Recorded your calls for {bench.province}, {bench.month}.", "ok")
+            show_message(status, f"Recorded your calls for {province.label}, {bench.month}.", "ok")
 
     province.observe(show_selection, names="value")
     month.observe(show_selection, names="value")
     record.on_click(on_record)
     show_selection()
-    calls = W.VBox([W.HTML("<h4>Your judgement: which risk factors are present?</h4>"),
+    calls = W.VBox([W.HTML("<p><b>Your judgement: which risk factors are present?</b></p>"),
                     *[r.box for r in rows], record])
     return W.VBox([W.HBox([province, month]), status, series, evidence, calls, results])
 
@@ -136,9 +145,7 @@ def time_slider_map(measures: MonthlyMeasures, measure: str = "factors",
         month = check_month(month or measures.months[-1], measures.months)
     except ValueError as exc:
         return W.HTML(message_html(str(exc), "error"))
-    slider = W.SelectionSlider(options=measures.months, value=month,
-                               description="Month", continuous_update=False,
-                               layout=W.Layout(width="520px"))
+    slider, month_row = month_stepper(measures.months, month, "Month")
     choice = W.Dropdown(options=options, value=measure, description="Show",
                         layout=W.Layout(width="420px"))
     status, frame = W.HTML(), W.HTML()
@@ -159,7 +166,7 @@ def time_slider_map(measures: MonthlyMeasures, measure: str = "factors",
     slider.observe(render, names="value")
     choice.observe(render, names="value")
     render()
-    return W.VBox([W.HBox([choice]), slider, status, frame])
+    return W.VBox([W.HBox([choice]), month_row, status, frame])
 
 
 def country_table_map(outlines) -> W.VBox:
@@ -197,7 +204,7 @@ def country_table_map(outlines) -> W.VBox:
         view, shown, unmatched = result
         frame.value = view._repr_html_()
         note = f" Not on the map (no match): {', '.join(unmatched)}." if unmatched else ""
-        show_message(status, f"Loaded {item['name']}: {shown} countries shown.{note}",
+        show_message(status, f"Loaded {item['name']}: {plural(shown, 'country')} shown.{note}",
                      "info" if unmatched else "ok")
 
     upload.observe(on_upload, names="value")
