@@ -431,3 +431,25 @@ def test_no_outline_ring_jumps_across_the_antimeridian():
                 jumps = sum(abs(a[0] - b[0]) > 180 for a, b in zip(ring, ring[1:], strict=False))
                 assert jumps <= 1, f"{feature['properties']['name']}: a ring jumps across 180°"
     assert wo.unwrapped([[179, 0], [-179, 0], [-179, 1], [179, 1], [179, 0]])[1][0] == 181
+
+
+def test_user_csv_country_codes_semicolons_and_plain_advice(tmp_path):
+    """Module 1 promises "a country column (iso3 codes or names)": a country column of codes
+    was not matched, a semicolon file was one column, and the advice named data.USER_KINDS
+    (issue #16, item 4). The values are made up."""
+    path = tmp_path / "codes.csv"
+    path.write_text("country,risk\nKEN,0.3\nbra,0.1\nFrance,0.2\n")
+    risk = data.load_user_csv(path, "country_risk")
+    assert risk["iso3"].tolist() == ["KEN", "BRA", "FRA"]
+    assert risk.attrs["unmatched_countries"] == []
+    path.write_text("Country;Risk\nKEN;0,3\nBrazil;0.1\n")
+    risk = data.load_user_csv(path, "country_risk")
+    assert risk["iso3"].tolist() == ["KEN", "BRA"] and risk["risk"].tolist() == [0.3, 0.1]
+    path.write_text("country\trisk\nKEN\t0.3\n")
+    assert data.load_user_csv(path, "country_risk")["iso3"].tolist() == ["KEN"]
+    path.write_text("nation;value\nKEN;0,3\n")
+    with pytest.raises(data.UserDataError) as err:
+        data.load_user_csv(path, "country_risk")
+    message = str(err.value)
+    assert "USER_KINDS" not in message and "its columns are: nation, value" in message
+    assert "iso3 codes such as KEN or names such as Kenya" in message

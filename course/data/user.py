@@ -5,7 +5,8 @@
 
 Kind ``country_risk``: one row per country (and year), with
 
-* a country: ``iso3`` (ISO 3166-1 alpha-3, e.g. ``KEN``) and/or ``country`` (a name);
+* a country: ``iso3`` (ISO 3166-1 alpha-3, e.g. ``KEN``) and/or ``country`` (a name, or an
+  ISO code);
 * ``risk``: a probability between 0 and 1;
 * optional ``year`` (integer) and ``rank`` (positive integer).
 
@@ -15,6 +16,8 @@ The Early Warning Project's published Statistical Risk Assessment results name t
 ``country`` and ``risk_in_<year>`` (with a two-year ``risk_in_<year>_<yy>`` beside it): the
 one-year column is taken as ``risk`` and its year as ``year``. Their ``SFTGcode`` column is not
 an ISO code and is ignored. Row numbers in messages are spreadsheet rows: the header is row 1.
+Fields may be separated by commas, semicolons (then ``0,25`` is read as 0.25) or tabs: the header
+row tells which.
 
 A table with names but no ``iso3`` gets an ``iso3`` column by exact (case-insensitive) match with
 the Natural Earth names in ``world_outlines``; names that do not match are left with an empty code
@@ -87,17 +90,32 @@ def _read_csv(path: Path) -> pd.DataFrame:
         raise UserDataError(
             f"{path.name} is not UTF-8 text (byte 0x{raw[err.start]:02x} at position {err.start}): "
             "it was probably saved in another encoding; save it again as 'CSV UTF-8'.") from None
+    separator = _separator(text)
     try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
+        frame = pd.read_csv(io.StringIO(text), sep=separator, dtype=str, keep_default_na=False,
+                            skipinitialspace=True)
     except pd.errors.ParserError as err:
         raise UserDataError(f"{path.name} could not be read as CSV ({err}): check that every row has "
-                            "the same number of comma-separated fields.") from None
+                            f"the same number of {SEPARATOR_NAMES[separator]}-separated fields.") from None
     except pd.errors.EmptyDataError:
         raise UserDataError(f"{path.name} has no header row: the first line must name the columns.") from None
     frame = frame.fillna("")  # short rows leave missing fields; report them as empty values
+    frame.attrs["separator"] = separator
     if frame.empty:
         raise UserDataError(f"{path.name} has a header ({', '.join(frame.columns)}) but no rows of data.")
     return frame
+
+
+SEPARATOR_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
+
+
+def _separator(text: str) -> str:
+    """The field separator, read from the header row: spreadsheets set up for decimal commas
+    save "CSV" with semicolons, and some tools export tabs."""
+    header = text.lstrip().splitlines()[0] if text.strip() else ""
+    counts = {sep: header.count(sep) for sep in SEPARATOR_NAMES}
+    best = max(counts, key=counts.get)
+    return best if counts[best] > counts[","] else ","
 
 
 def _standard_columns(frame: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, int | None]:
@@ -119,7 +137,9 @@ def _standard_columns(frame: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, in
     if missing:
         raise UserDataError(
             f"{path.name} is missing the column(s) {' and '.join(missing)}; its columns are: {found}. "
-            "Rename the columns in the header row (see data.USER_KINDS) and load it again.",
+            "Name the columns in the header row (row 1): a country column, holding iso3 codes such "
+            "as KEN or names such as Kenya, and a risk column with numbers from 0 to 1; then load "
+            "the file again.",
             [f"missing column: {m}" for m in missing])
     return frame, year_from_header
 
@@ -129,6 +149,8 @@ def _country_risk(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     errors: list[str] = []
     rows = range(len(frame))
     frame = frame.apply(lambda c: c.str.strip())
+    if frame.attrs.get("separator") == ";":  # a spreadsheet set up for decimal commas: 0,25
+        frame["risk"] = frame["risk"].str.replace(r"^(\d*),(\d+)$", r"\1.\2", regex=True)
     risk = pd.to_numeric(frame["risk"], errors="coerce")
     for i in rows:
         value = frame["risk"].iat[i]
@@ -176,13 +198,19 @@ def _country_risk(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
 
 
 def _add_iso3(frame: pd.DataFrame) -> list[str]:
-    """Give name-only rows an iso3 by exact (case-insensitive) match with the world outlines' names.
+    """Give name-only rows an iso3: a ``country`` that is itself an ISO code of the world outlines
+    (``KEN``, ``bra``), or else an exact (case-insensitive) match with the outlines' names.
 
     Unmatched names get an empty iso3 and are returned, so the caller can fix them by hand; we do
     not guess (a fuzzy match could silently put a country's figures on its neighbour).
     """
     codes = iso3_by_name(DEFAULT.load("world_outlines"))  # names casefolded
-    frame["iso3"] = frame["country"].map(lambda name: codes.get(name.casefold(), ""))
+    known = set(codes.values())
+
+    def code_of(name: str) -> str:
+        return name.upper() if name.upper() in known else codes.get(name.casefold(), "")
+
+    frame["iso3"] = frame["country"].map(code_of)
     return sorted(set(frame.loc[frame["iso3"] == "", "country"]))
 
 

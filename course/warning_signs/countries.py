@@ -64,7 +64,8 @@ def risk_by_country(table: pd.DataFrame, outlines: Mapping, year: int | None = N
     for row in rows.itertuples(index=False):
         code = str(getattr(row, "iso3", "") or "").upper()
         name = str(getattr(row, "country", "") or "")
-        code = code if code in known else by_name.get(_name_key(name), "")
+        if code not in known:  # a country column may hold ISO codes too (KEN, bra)
+            code = name.upper() if name.upper() in known else by_name.get(_name_key(name), "")
         if code:
             values[code] = float(row.risk)
         else:
