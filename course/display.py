@@ -40,6 +40,8 @@ table.{TABLE_CLASS} tbody tr:nth-child(even) {{background:#f7f8fa}}
 table.{TABLE_CLASS} td.num {{text-align:right;font-variant-numeric:tabular-nums}}
 </style>"""
 _ids = itertools.count(1)
+HIDDEN = ("position:absolute;width:1px;height:1px;margin:-1px;overflow:hidden;"
+          "clip:rect(0 0 0 0);white-space:nowrap;border:0")
 
 
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:
@@ -62,14 +64,16 @@ def _whole_numbers(column: pd.Series) -> bool:
             and bool((values == values.round()).all()) and bool((values.abs() < 2**53).all()))
 
 
-def readable_frame(frame: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
+def readable_frame(frame: pd.DataFrame, na_rep: str = "–") -> tuple[pd.DataFrame, bool]:
     """The frame as a person should read it, and whether its index is worth showing.
 
     A named index (or the names of a pivot's rows) becomes ordinary columns, so no header cell
-    is empty; a default 0, 1, 2 … index is dropped; floats that are all whole numbers become
-    integers ("1000", not "1000.000000")."""
+    is empty; a default 0, 1, 2 … index is dropped; floats that are all whole numbers are shown
+    as whole numbers ("1000", not "1000.000000"). ``attrs["numbers"]`` names the columns that
+    hold numbers (they are right-aligned)."""
     shown = frame.copy()
     if isinstance(shown.columns, pd.MultiIndex):
+        shown.attrs["numbers"] = set()
         return shown, True  # leave a many-level header as pandas draws it
     shown.columns = [str(c) for c in shown.columns]
     names = [n for n in shown.index.names if n is not None]
@@ -80,9 +84,12 @@ def readable_frame(frame: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
     else:
         index = not (isinstance(shown.index, pd.RangeIndex) and shown.index.name is None
                      and shown.index.start == 0 and shown.index.step == 1)
+    numbers = {c for c in shown.columns if pd.api.types.is_numeric_dtype(shown[c])
+               and not pd.api.types.is_bool_dtype(shown[c])}
     for name in shown.columns:
         if _whole_numbers(shown[name]):
-            shown[name] = shown[name].astype("Int64")
+            shown[name] = [na_rep if pd.isna(v) else f"{int(v)}" for v in shown[name]]
+    shown.attrs["numbers"] = numbers
     return shown, index
 
 
@@ -91,23 +98,27 @@ def table_html(frame: pd.DataFrame, caption: str = "", *, label: str = "",
     """One table in the course's style: a keyboard-reachable, labelled region around it.
 
     ``caption`` is shown above the table; ``label`` names the region for screen readers (it
-    defaults to the caption, or to the first columns). A long frame shows its first and last
-    rows (pandas' ``display.max_rows``)."""
+    defaults to the caption, or to the first columns). ``index=False`` leaves the index out;
+    otherwise it is shown when it means something (see :func:`readable_frame`). A long frame
+    shows its first and last rows (pandas' ``display.max_rows``)."""
     total = len(frame)
     limit = pd.get_option("display.max_rows") or len(frame)
     if len(frame) > limit:  # as pandas does: only the first and the last rows
         frame = pd.concat([frame.head(limit // 2), frame.tail(limit // 2)])
         caption = f"{caption} ({len(frame)} of {total:,} rows shown)".strip()
-    shown, keep_index = readable_frame(frame)
-    if index is not None:
-        keep_index = index
-    numeric = {str(c) for c in shown.columns if pd.api.types.is_numeric_dtype(shown[c])
-               and not pd.api.types.is_bool_dtype(shown[c])}
+    shown, keep_index = readable_frame(frame, na_rep)
+    if index is False:  # True is no order: a named index is already a column of ``shown``
+        keep_index = False
+    numeric = shown.attrs["numbers"]
     body = shown.to_html(index=keep_index, border=0, na_rep=na_rep, classes=TABLE_CLASS,
                          escape=True, max_rows=None, max_cols=None, notebook=False)
     body = body.replace(' class="dataframe ', ' class="').replace('style="text-align: right;"', "")
     if numeric:
         body = _mark_numeric(body, shown, keep_index, numeric)
+    if keep_index:  # the corner over an unnamed index: a name for screen readers only
+        head, rest = body.split("</thead>", 1) if "</thead>" in body else ("", body)
+        body = head.replace("<th></th>", f'<th><span style="{HIDDEN}">row</span></th>') + (
+            "</thead>" + rest if head else rest)
     if caption:
         body = body.replace(">", f"><caption>{html.escape(caption)}</caption>", 1)
     name = label or caption or "Table: " + ", ".join(map(str, list(shown.columns)[:4]))

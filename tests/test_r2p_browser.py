@@ -102,7 +102,7 @@ def test_simulator_and_map_work_in_jupyterlab(browser, lab, artifacts):
             has=page.locator("option", has_text="all themes")).first
         timeline.scroll_into_view_if_needed()
         timeline.locator("select").first.select_option(label="women")
-        timeline.get_by_text("1 report(s)").wait_for(timeout=15_000)
+        timeline.get_by_text("1 report", exact=True).wait_for(timeout=15_000)
         timeline.get_by_text("A/74/964").wait_for(timeout=15_000)
         assert timeline.get_by_text("A/63/677").count() == 0
 

@@ -69,9 +69,9 @@ def test_findings_html_escapes_and_handles_none():
 def test_report_timeline_filters_by_theme():
     box = views.report_timeline(REPORTS)
     c = box.controls
-    assert "3 report(s)" in c["listing"].value
+    assert "3 reports" in c["listing"].value
     c["theme"].value = "early warning"
-    assert "2 report(s)" in c["listing"].value and "A/63/677" not in c["listing"].value
+    assert "2 reports" in c["listing"].value and "A/63/677" not in c["listing"].value
     assert [v for _, v in c["theme"].options][0] == "all"
 
 

@@ -14,6 +14,7 @@ import ipywidgets as W
 import pandas as pd
 
 from course import r2p
+from course.display import plural
 from course.widgets import guard, message_html, show_message, table_html
 
 __all__ = ["findings_html", "response_simulator", "report_timeline"]
@@ -160,7 +161,7 @@ def _timeline_html(reports: pd.DataFrame) -> str:
         f"<li><b>{int(r.year)}</b> · <code>{html.escape(str(r.symbol))}</code> · "
         f"{html.escape(str(r.title))}<br><small>Themes: {html.escape(str(r.themes))}</small></li>"
         for r in reports.itertuples(index=False))
-    return (f"<p>{len(reports)} report(s)</p>"
+    return (f"<p>{plural(len(reports), 'report')}</p>"
             f"<ol style='list-style:none;border-left:3px solid #1f4e8c;padding-left:12px'>"
             f"{rows}</ol>")
 

@@ -1,0 +1,79 @@
+"""course.display: reading text whole, tables people can read and reach, plurals."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import course  # noqa: F401  (importing the course applies the display settings)
+from course import data, display
+
+LONG = ("Build human rights into peace agreements from the start, and keep victims and civil "
+        "society at the table while they are written.")
+
+
+def test_importing_the_course_shows_reading_text_whole():
+    """pandas cut every cell at 50 characters: "Build human rights into peace agreements from …"
+    (issue #16, item 2)."""
+    assert pd.get_option("display.max_colwidth") is None
+    frame = pd.DataFrame({"paraphrase": [LONG]})
+    assert LONG in frame.to_string() and LONG in display.table_html(frame)
+    recommendations = data.load("forum_recommendations")
+    longest = max(recommendations["paraphrase"], key=len)
+    assert len(longest) > 50 and longest in display.table_html(recommendations)
+
+
+def test_table_html_is_a_labelled_keyboard_reachable_region_that_wraps():
+    page = display.table_html(pd.DataFrame({"sha256": ["ab" * 32], "n": [3]}), "Items (1)")
+    assert 'role="region"' in page and 'tabindex="0"' in page and 'aria-label="Items (1)"' in page
+    assert "<caption>Items (1)</caption>" in page
+    assert "overflow-wrap:anywhere" in page and "text-align:left" in page
+    assert '<td class="num">3</td>' in page and f"<td>{'ab' * 32}</td>" in page
+    first, second = display.table_html(pd.DataFrame({"a": [1]})), display.table_html(pd.DataFrame({"a": [1]}))
+    assert first.split('id="')[1][:20] != second.split('id="')[1][:20]
+
+
+def test_no_header_cell_is_left_empty():
+    pivot = data.load("scenario_groups").pivot(index="province_id", columns="group", values="share")
+    shown, keep_index = display.readable_frame(pivot)
+    assert not keep_index and list(shown.columns)[0] == "province_id"
+    page = display.table_html(pivot)
+    assert "<th></th>" not in page and "<th>group</th>" not in page
+    plain = display.table_html(pd.DataFrame({"a": ["x", "y"]}))
+    assert "<th></th>" not in plain and "<th>0</th>" not in plain  # a 0, 1 … index is left out
+    labelled = display.table_html(pd.DataFrame({"a": [1]}, index=["level one"]))
+    assert "<th></th>" not in labelled and ">row</span></th>" in labelled
+    assert "<th>ind</th>" in display.table_html(
+        pd.DataFrame({"a": [1]}, index=pd.Index(["x"], name="ind")), index=True)
+
+
+def test_whole_numbers_show_as_whole_numbers():
+    frame = pd.DataFrame({"count": [1000.0, 2.0, None], "share": [0.25, 0.5, 1.0]})
+    page = display.table_html(frame)
+    assert ">1000<" in page and "1000.0" not in page and ">0.25<" in page and "–" in page
+
+
+def test_a_long_frame_shows_its_first_and_last_rows():
+    frame = pd.DataFrame({"n": range(500)})
+    page = display.table_html(frame, "Numbers")
+    assert "of 500 rows shown" in page and ">499<" in page and ">250<" not in page
+
+
+@pytest.mark.parametrize("count, noun, expected", [
+    (1, "country", "1 country"), (2, "country", "2 countries"), (0, "item", "0 items"),
+    (2, "level", "2 levels"), (3, "day", "3 days"), (2, "box", "2 boxes"), (1500, "item", "1,500 items"),
+])
+def test_plural(count, noun, expected):
+    assert display.plural(count, noun) == expected
+
+
+def test_configure_shows_dataframes_in_the_course_style_in_a_notebook():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    try:
+        display.configure()
+        formatted, _ = shell.display_formatter.format(pd.DataFrame({"text": [LONG]}))
+        assert display.TABLE_CLASS in formatted["text/html"] and LONG in formatted["text/html"]
+    finally:
+        InteractiveShell.clear_instance()
