@@ -64,6 +64,11 @@ def _whole_numbers(column: pd.Series) -> bool:
             and bool((values == values.round()).all()) and bool((values.abs() < 2**53).all()))
 
 
+def _whole(number: int) -> str:
+    """1000 stays 1000 (a year reads wrongly as 2,024); from 10,000 up, thousands are grouped."""
+    return f"{number:,}" if abs(number) >= 10_000 else str(number)
+
+
 def readable_frame(frame: pd.DataFrame, na_rep: str = "–") -> tuple[pd.DataFrame, bool]:
     """The frame as a person should read it, and whether its index is worth showing.
 
@@ -88,7 +93,7 @@ def readable_frame(frame: pd.DataFrame, na_rep: str = "–") -> tuple[pd.DataFra
                and not pd.api.types.is_bool_dtype(shown[c])}
     for name in shown.columns:
         if _whole_numbers(shown[name]):
-            shown[name] = [na_rep if pd.isna(v) else f"{int(v)}" for v in shown[name]]
+            shown[name] = [na_rep if pd.isna(v) else _whole(int(v)) for v in shown[name]]
     shown.attrs["numbers"] = numbers
     return shown, index
 

@@ -48,9 +48,11 @@ def test_no_header_cell_is_left_empty():
 
 
 def test_whole_numbers_show_as_whole_numbers():
-    frame = pd.DataFrame({"count": [1000.0, 2.0, None], "share": [0.25, 0.5, 1.0]})
+    frame = pd.DataFrame({"count": [1000.0, 2.0, None], "share": [0.25, 0.5, 1.0],
+                          "people": [808000.0, 372000.0, 5.0]})
     page = display.table_html(frame)
     assert ">1000<" in page and "1000.0" not in page and ">0.25<" in page and "–" in page
+    assert ">808,000<" in page and ">5<" in page
 
 
 def test_a_long_frame_shows_its_first_and_last_rows():

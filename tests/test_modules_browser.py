@@ -113,7 +113,9 @@ def test_module_runs_offline_and_its_outputs_pass_axe(module, lab, browser, arti
     page.on("websocket", lambda ws: urls.append(ws.url))
     record = {"module": module.id, "notebook": module.trainee_path}
     try:
-        page.goto(f"{lab}/lab/tree/{module.trainee_path}?token={TOKEN}",
+        # A JupyterLab workspace of its own: the shared server would otherwise reopen (and
+        # start kernels for) every module an earlier test opened.
+        page.goto(f"{lab}/lab/workspaces/{module.id}/tree/{module.trainee_path}?token={TOKEN}",
                   wait_until="domcontentloaded", timeout=120_000)
         start_kernel(page)
         try:

@@ -13,6 +13,7 @@ import folium
 import pandas as pd
 
 from course.checks import require_columns
+from course.display import table_html
 from course.maps.offline import OnlineResourceError, offline_html
 from course.palette import NO_DATA, QUALITATIVE, sequential
 
@@ -52,9 +53,9 @@ class MapView:
         frame = (f'<iframe srcdoc="{html.escape(self.html(), quote=True)}" '
                  f'title="{html.escape(self.title)}" sandbox="allow-scripts" '
                  f'style="width:100%;height:{self.height}px;border:1px solid #ccc"></iframe>')
-        tables = self.table.to_html(index=False, border=0)
+        tables = table_html(self.table, label=f"{self.title}: the map's data", index=False)
         if self.points is not None and len(self.points):
-            tables += "<p>Places</p>" + self.points.to_html(index=False, border=0)
+            tables += table_html(self.points, "Places", index=False)
         return (f'<figure style="margin:0"><figcaption><b>{html.escape(self.title)}</b> '
                 f"{html.escape(self.caption)}</figcaption>{frame}"
                 "<details><summary>Table (the same data as text)</summary>"
