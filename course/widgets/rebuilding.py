@@ -13,7 +13,7 @@ import ipywidgets as W
 import pandas as pd
 
 from course import rebuilding
-from course.widgets import guard, message_html, show_message
+from course.widgets import guard, message_html, show_message, table_html
 
 __all__ = ["aftermath_explorer", "findings_html", "justice_designer", "reparations_planner"]
 
@@ -35,7 +35,7 @@ def findings_html(findings: list[rebuilding.Finding]) -> str:
 
 
 def _table_html(frame: pd.DataFrame) -> str:
-    return frame.to_html(border=0, escape=True, na_rep="")
+    return table_html(frame, na_rep="")  # the course's one table style (course/display.py)
 
 
 def reparations_planner(planner: rebuilding.ReparationsPlanner) -> W.VBox:
