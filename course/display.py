@@ -69,11 +69,33 @@ def _whole(number: int) -> str:
     return f"{number:,}" if abs(number) >= 10_000 else str(number)
 
 
+def _province_names() -> dict[str, str]:
+    from course import data, geography  # only when a table has a province_id column
+
+    try:
+        return geography.province_names(data.load("scenario_provinces"))
+    except (OSError, ValueError):  # no datasets here: the codes alone still read
+        return {}
+
+
+def _name_provinces(shown: pd.DataFrame) -> None:
+    """"P01" becomes "P01 (Quessmar)" in a ``province_id`` column, unless the table already has
+    the names beside it: people read names, and the code stays first for matching the data."""
+    if "province_id" not in shown.columns or {"name", "province", "province_name"} & set(shown):
+        return
+    names = _province_names()
+    codes = shown["province_id"]
+    if names and codes.map(lambda c: isinstance(c, str) and c in names).any():
+        shown["province_id"] = [f"{c} ({names[c]})" if isinstance(c, str) and c in names else c
+                                for c in codes]
+
+
 def readable_frame(frame: pd.DataFrame, na_rep: str = "–") -> tuple[pd.DataFrame, bool]:
     """The frame as a person should read it, and whether its index is worth showing.
 
     A named index (or the names of a pivot's rows) becomes ordinary columns, so no header cell
-    is empty; a default 0, 1, 2 … index is dropped; floats that are all whole numbers are shown
+    is empty; a default 0, 1, 2 … index is dropped; a province code shows its name too;
+    floats that are all whole numbers are shown
     as whole numbers ("1000", not "1000.000000"). ``attrs["numbers"]`` names the columns that
     hold numbers (they are right-aligned)."""
     shown = frame.copy()
@@ -89,6 +111,7 @@ def readable_frame(frame: pd.DataFrame, na_rep: str = "–") -> tuple[pd.DataFra
     else:
         index = not (isinstance(shown.index, pd.RangeIndex) and shown.index.name is None
                      and shown.index.start == 0 and shown.index.step == 1)
+    _name_provinces(shown)
     numbers = {c for c in shown.columns if pd.api.types.is_numeric_dtype(shown[c])
                and not pd.api.types.is_bool_dtype(shown[c])}
     for name in shown.columns:

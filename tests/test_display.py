@@ -37,6 +37,7 @@ def test_no_header_cell_is_left_empty():
     pivot = data.load("scenario_groups").pivot(index="province_id", columns="group", values="share")
     shown, keep_index = display.readable_frame(pivot)
     assert not keep_index and list(shown.columns)[0] == "province_id"
+    assert shown["province_id"].iloc[0] == "P01 (Quessmar)"  # people read names, with the code
     page = display.table_html(pivot)
     assert "<th></th>" not in page and "<th>group</th>" not in page
     plain = display.table_html(pd.DataFrame({"a": ["x", "y"]}))
@@ -79,3 +80,10 @@ def test_configure_shows_dataframes_in_the_course_style_in_a_notebook():
         assert display.TABLE_CLASS in formatted["text/html"] and LONG in formatted["text/html"]
     finally:
         InteractiveShell.clear_instance()
+
+
+def test_a_table_that_names_its_provinces_already_is_left_alone():
+    frame = pd.DataFrame({"province_id": ["P01", "P99"], "name": ["Arveth", "Nowhere"]})
+    assert display.readable_frame(frame)[0]["province_id"].tolist() == ["P01", "P99"]
+    codes_only = display.readable_frame(pd.DataFrame({"province_id": ["P02", "P99"]}))[0]
+    assert codes_only["province_id"].tolist()[1] == "P99" and "(" in codes_only["province_id"][0]
