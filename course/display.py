@@ -2,7 +2,8 @@
 
 pandas cuts every cell at 50 characters by default, which turns a paraphrased recommendation
 into "Build human rights into peace agreements from …". :func:`configure` (run when ``course`` is
-imported) lifts that limit and, in a notebook, shows every DataFrame through :func:`table_html`:
+imported) lifts that limit and, in a notebook, shows every DataFrame (and Series, as a
+two-column table) through :func:`table_html`:
 
 * text is left-aligned, starts at the top of its cell and wraps; long unbroken values (hashes)
   break anywhere, so a table fits the page instead of scrolling sideways;
@@ -21,7 +22,7 @@ import itertools
 
 import pandas as pd
 
-__all__ = ["TABLE_CLASS", "configure", "plural", "readable_frame", "table_html"]
+__all__ = ["TABLE_CLASS", "configure", "plural", "readable_frame", "series_frame", "table_html"]
 
 TABLE_CLASS = "upstream-table"
 # Scoped by class, so it styles only the course's tables; repeated per table (a widget's HTML is
@@ -178,6 +179,30 @@ def _dataframe_html(frame: pd.DataFrame) -> str:
     return table_html(frame)
 
 
+def _number_text(value) -> object:
+    """One number as a person reads it: whole numbers without decimals, others to 3 figures."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or pd.isna(value):
+        return value
+    if float(value).is_integer() and abs(value) < 2**53:
+        return _whole(int(value))
+    return f"{value:.3g}" if abs(value) < 1 else f"{value:,.2f}"
+
+
+def series_frame(series: pd.Series) -> pd.DataFrame:
+    """A Series as a two-column table: its labels, and its values (each number shown on its own
+    terms, so a count beside a share reads "1000", not "1000.000000")."""
+    values = series
+    if pd.api.types.is_float_dtype(series) and not _whole_numbers(series):
+        values = series.map(_number_text)
+    label = series.index.name if series.index.nlevels == 1 else None
+    frame = values.to_frame(str(series.name) if series.name is not None else "value")
+    return frame.rename_axis(label or "item")
+
+
+def _series_html(series: pd.Series) -> str:
+    return table_html(series_frame(series))
+
+
 def configure() -> None:
     """Show reading text whole, everywhere the course runs; in a notebook, show every DataFrame
     in the course's table style. Safe to call more than once."""
@@ -189,4 +214,6 @@ def configure() -> None:
     shell = get_ipython()
     if shell is None:
         return
-    shell.display_formatter.formatters["text/html"].for_type(pd.DataFrame, _dataframe_html)
+    html_formatter = shell.display_formatter.formatters["text/html"]
+    html_formatter.for_type(pd.DataFrame, _dataframe_html)
+    html_formatter.for_type(pd.Series, _series_html)

@@ -87,3 +87,18 @@ def test_a_table_that_names_its_provinces_already_is_left_alone():
     assert display.readable_frame(frame)[0]["province_id"].tolist() == ["P01", "P99"]
     codes_only = display.readable_frame(pd.DataFrame({"province_id": ["P02", "P99"]}))[0]
     assert codes_only["province_id"].tolist()[1] == "P99" and "(" in codes_only["province_id"][0]
+
+
+def test_a_series_of_counts_and_a_share_reads_as_whole_numbers_and_a_share():
+    """Module 1's alarm outcomes printed "cases 1000.000000" (issue #16, item 6)."""
+    from course import warning_signs
+
+    outcomes = warning_signs.alarm_outcomes(cases=1000, base_rate=0.01, hit_rate=0.8,
+                                            false_alarm_rate=0.1)
+    frame = display.series_frame(outcomes)
+    assert frame.loc["cases", "value"] == "1000" and frame.loc["false alarms", "value"] == "99"
+    assert frame.loc["share of alarms that were real", "value"] == "0.0748"
+    page = display.table_html(frame)
+    assert "1000.0" not in page and "<th>item</th>" in page and "<th>value</th>" in page
+    sizes = display.series_frame(pd.Series([3, 5], index=pd.Index(["a", "b"], name="stage")))
+    assert list(display.readable_frame(sizes)[0].columns) == ["stage", "value"]
