@@ -150,8 +150,11 @@ def table_html(frame: pd.DataFrame, caption: str = "", *, label: str = "",
             "</thead>" + rest if head else rest)
     if caption:
         body = body.replace(">", f"><caption>{html.escape(caption)}</caption>", 1)
-    name = label or caption or "Table: " + ", ".join(map(str, list(shown.columns)[:4]))
-    region = f"{TABLE_CLASS}-{next(_ids)}"
+    number = next(_ids)
+    # Every region needs a name of its own (screen readers list them): a table with no caption
+    # is named by its number and first columns.
+    name = label or caption or f"Table {number}: " + ", ".join(map(str, list(shown.columns)[:4]))
+    region = f"{TABLE_CLASS}-{number}"
     return (f'{TABLE_STYLE}<div class="{TABLE_CLASS}-region" id="{region}" role="region" '
             f'tabindex="0" aria-label="{html.escape(name, quote=True)}">{body}</div>')
 

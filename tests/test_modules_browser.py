@@ -86,14 +86,38 @@ def counts(violations: list[dict]) -> dict[str, dict[str, int]]:
     return {impact: {"rules": rules[impact], "nodes": nodes[impact]} for impact in IMPACTS}
 
 
+def _api(base: str, path: str, method: str = "GET", body: dict | None = None):
+    request = urllib.request.Request(f"{base}/api/{path}?token={TOKEN}", method=method,
+                                     data=json.dumps(body).encode() if body else None,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as resp:
+        text = resp.read()
+    return json.loads(text) if text else None
+
+
+def ready_kernel(base: str, notebook: str, attempts: int = 3, timeout: float = 90) -> None:
+    """Start the notebook's kernel through the server and wait until it answers, before the page
+    opens: the page then attaches to it (no "Select Kernel" dialog). On a loaded machine a kernel
+    now and then never leaves "starting": it is shut down and another started."""
+    for _ in range(attempts):
+        session = _api(base, "sessions", "POST", {"path": notebook, "type": "notebook",
+                                                  "name": "", "kernel": {"name": "python3"}})
+        kernel = session["kernel"]["id"]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if _api(base, f"kernels/{kernel}")["execution_state"] == "idle":
+                return
+            time.sleep(1)
+        _api(base, f"sessions/{session['id']}", "DELETE")
+    raise AssertionError(f"no kernel for {notebook} became idle in {attempts} tries")
+
+
 def shut_down_kernels(base: str) -> None:
-    """Free the machine for the next module: stop every kernel this server started."""
-    with urllib.request.urlopen(f"{base}/api/kernels?token={TOKEN}", timeout=10) as resp:
-        kernels = json.load(resp)
-    for kernel in kernels:
-        request = urllib.request.Request(f"{base}/api/kernels/{kernel['id']}?token={TOKEN}",
-                                         method="DELETE")
-        urllib.request.urlopen(request, timeout=30).close()
+    """Free the machine for the next module: end every session and kernel of this server."""
+    for session in _api(base, "sessions"):
+        _api(base, f"sessions/{session['id']}", "DELETE")
+    for kernel in _api(base, "kernels"):
+        _api(base, f"kernels/{kernel['id']}", "DELETE")
 
 
 def error_outputs(page) -> list[str]:
@@ -115,11 +139,15 @@ def test_module_runs_offline_and_its_outputs_pass_axe(module, lab, browser, arti
     try:
         # A JupyterLab workspace of its own: the shared server would otherwise reopen (and
         # start kernels for) every module an earlier test opened.
+        ready_kernel(lab, module.trainee_path)
         page.goto(f"{lab}/lab/workspaces/{module.id}/tree/{module.trainee_path}?token={TOKEN}",
                   wait_until="domcontentloaded", timeout=120_000)
         start_kernel(page)
         try:
             run_all(page)
+        except AssertionError:
+            page.screenshot(path=str(artifacts / f"{module.id}-run-all-failed.png"))
+            raise
         finally:
             record["run_all_seconds"] = round(time.monotonic() - started, 1)
         time.sleep(3)  # widgets and map frames render after the last cell reports done
