@@ -22,9 +22,8 @@ from pathlib import Path
 import pytest
 
 from course import syllabus, workspace
-from tests.lab_server import running_lab
-from tests.test_hub_browser import outside_requests
-from tests.test_r2p_browser import run_all, start_kernel
+from tests.helpers.browser import outside_requests, run_all, start_kernel
+from tests.helpers.lab_server import running_lab
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("modules_browser")]
 

@@ -3,14 +3,10 @@ responds to clicks, the offline map renders, and the page calls no outside host.
 
 from __future__ import annotations
 
-import re
-import time
-
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from course import workspace
-from tests.helpers.browser import PROMPTS_JS, outside_requests
+from tests.helpers.browser import outside_requests, run_all, start_kernel
 from tests.helpers.lab_server import running_lab
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -25,46 +21,6 @@ def lab(tmp_path):
     token = "r2p-test"
     with running_lab(tmp_path, token) as base:
         yield f"{base}/lab/tree/{NOTEBOOK}?token={token}"
-
-
-def start_kernel(page, timeout: float = 120) -> None:
-    """Wait until the notebook's kernel is idle, answering JupyterLab's "Select Kernel" dialog
-    (it appears when the kernel is slow to start on a loaded machine) with the default kernel."""
-    deadline = time.monotonic() + timeout
-    idle = page.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]')
-    choose = page.locator(".jp-Dialog button", has_text="Select")
-    while time.monotonic() < deadline:
-        if choose.count() and choose.first.is_visible():
-            choose.first.click()
-        elif idle.count():
-            return
-        time.sleep(1)
-    raise AssertionError("the notebook's kernel did not start")
-
-
-def run_all(page, timeout: float = 300) -> None:
-    """Run > Run All Cells, asking again if the kernel dropped the request (no cell queued)."""
-    deadline = time.monotonic() + timeout
-    asked = 0
-    choose = page.locator(".jp-Dialog button", has_text="Select")
-    while time.monotonic() < deadline:
-        if choose.count() and choose.first.is_visible():
-            choose.first.click()  # a late "Select Kernel" dialog would block the menu
-            continue
-        prompts = page.evaluate(PROMPTS_JS)
-        if prompts and all(re.fullmatch(r"\[\d+\]:", p) for p in prompts):
-            return
-        if asked == 0 or (asked < 3 and all(p == "[ ]:" for p in prompts)):
-            try:
-                page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click(timeout=10_000)
-                page.locator('li[data-command="runmenu:run-all"]').click(timeout=10_000)
-            except PlaywrightTimeout:
-                page.keyboard.press("Escape")  # close whatever was in the way, then try again
-                continue
-            asked += 1
-            time.sleep(20)
-        time.sleep(1)
-    raise AssertionError(f"cells did not all run: prompts {page.evaluate(PROMPTS_JS)}")
 
 
 def test_simulator_and_map_work_in_jupyterlab(browser, lab, artifacts):
