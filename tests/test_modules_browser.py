@@ -94,21 +94,12 @@ def _api(base: str, path: str, method: str = "GET", body: dict | None = None):
     return json.loads(text) if text else None
 
 
-def ready_kernel(base: str, notebook: str, attempts: int = 3, timeout: float = 90) -> None:
-    """Start the notebook's kernel through the server and wait until it answers, before the page
-    opens: the page then attaches to it (no "Select Kernel" dialog). On a loaded machine a kernel
-    now and then never leaves "starting": it is shut down and another started."""
-    for _ in range(attempts):
-        session = _api(base, "sessions", "POST", {"path": notebook, "type": "notebook",
-                                                  "name": "", "kernel": {"name": "python3"}})
-        kernel = session["kernel"]["id"]
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if _api(base, f"kernels/{kernel}")["execution_state"] == "idle":
-                return
-            time.sleep(1)
-        _api(base, f"sessions/{session['id']}", "DELETE")
-    raise AssertionError(f"no kernel for {notebook} became idle in {attempts} tries")
+def open_session(base: str, notebook: str) -> None:
+    """Start the notebook's kernel through the server before the page opens: the page attaches
+    to it, so JupyterLab asks no "Select Kernel" question and starts no second kernel. (The
+    server reports the kernel as "starting" until a page connects to it.)"""
+    _api(base, "sessions", "POST", {"path": notebook, "type": "notebook", "name": "",
+                                    "kernel": {"name": "python3"}})
 
 
 def shut_down_kernels(base: str) -> None:
@@ -138,7 +129,7 @@ def test_module_runs_offline_and_its_outputs_pass_axe(module, lab, browser, arti
     try:
         # A JupyterLab workspace of its own: the shared server would otherwise reopen (and
         # start kernels for) every module an earlier test opened.
-        ready_kernel(lab, module.trainee_path)
+        open_session(lab, module.trainee_path)
         page.goto(f"{lab}/lab/workspaces/{module.id}/tree/{module.trainee_path}?token={TOKEN}",
                   wait_until="domcontentloaded", timeout=120_000)
         start_kernel(page)
