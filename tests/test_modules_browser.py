@@ -94,14 +94,6 @@ def _api(base: str, path: str, method: str = "GET", body: dict | None = None):
     return json.loads(text) if text else None
 
 
-def open_session(base: str, notebook: str) -> None:
-    """Start the notebook's kernel through the server before the page opens: the page attaches
-    to it, so JupyterLab asks no "Select Kernel" question and starts no second kernel. (The
-    server reports the kernel as "starting" until a page connects to it.)"""
-    _api(base, "sessions", "POST", {"path": notebook, "type": "notebook", "name": "",
-                                    "kernel": {"name": "python3"}})
-
-
 def shut_down_kernels(base: str) -> None:
     """Free the machine for the next module: end every session and kernel of this server."""
     for session in _api(base, "sessions"):
@@ -116,6 +108,7 @@ def error_outputs(page) -> list[str]:
     return [t[:300] for t in texts if "Traceback" in t or "Error displaying widget" in t]
 
 
+@pytest.mark.timeout(900)  # a second try of Run All fits in it (a module takes about a minute)
 @pytest.mark.parametrize("module", syllabus.modules(), ids=lambda m: m.id)
 def test_module_runs_offline_and_its_outputs_pass_axe(module, lab, browser, artifacts):
     started = time.monotonic()
@@ -129,17 +122,23 @@ def test_module_runs_offline_and_its_outputs_pass_axe(module, lab, browser, arti
     try:
         # A JupyterLab workspace of its own: the shared server would otherwise reopen (and
         # start kernels for) every module an earlier test opened.
-        open_session(lab, module.trainee_path)
-        page.goto(f"{lab}/lab/workspaces/{module.id}/tree/{module.trainee_path}?token={TOKEN}",
-                  wait_until="domcontentloaded", timeout=120_000)
-        start_kernel(page)
-        try:
-            run_all(page)
-        except AssertionError:
-            page.screenshot(path=str(artifacts / f"{module.id}-run-all-failed.png"))
-            raise
-        finally:
-            record["run_all_seconds"] = round(time.monotonic() - started, 1)
+        url = f"{lab}/lab/workspaces/{module.id}/tree/{module.trainee_path}?token={TOKEN}"
+        for attempt in (1, 2):
+            page.goto(url, wait_until="domcontentloaded", timeout=120_000)
+            start_kernel(page)
+            try:
+                run_all(page, timeout=240)
+                break
+            except AssertionError:
+                # On a loaded machine a kernel now and then takes no request: note it, start
+                # afresh once (a second failure fails the test).
+                page.screenshot(path=str(artifacts / f"{module.id}-run-all-failed-{attempt}.png"))
+                if attempt == 2:
+                    raise
+                shut_down_kernels(lab)
+            finally:
+                record["run_all_attempts"] = attempt
+                record["run_all_seconds"] = round(time.monotonic() - started, 1)
         time.sleep(3)  # widgets and map frames render after the last cell reports done
         page.screenshot(path=str(artifacts / f"{module.id}-after-run-all.png"))
         errors = error_outputs(page)
