@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import html
 import itertools
+import re
 
 import pandas as pd
 
@@ -35,7 +36,7 @@ table.{TABLE_CLASS} {{border-collapse:collapse;margin:0;font-size:13px;line-heig
 table.{TABLE_CLASS} caption {{text-align:left;font-weight:bold;padding:0 0 4px 0}}
 table.{TABLE_CLASS} th, table.{TABLE_CLASS} td {{text-align:left;vertical-align:top;
   padding:4px 8px;border-bottom:1px solid #d0d0d0;white-space:normal;max-width:40em;
-  overflow-wrap:anywhere}}
+  overflow-wrap:break-word}}
 table.{TABLE_CLASS} thead th {{background:#eef1f5;border-bottom:2px solid #8a8a8a}}
 table.{TABLE_CLASS} tbody tr:nth-child(even) {{background:#f7f8fa}}
 table.{TABLE_CLASS} td.num {{text-align:right;font-variant-numeric:tabular-nums}}
@@ -122,6 +123,37 @@ def readable_frame(frame: pd.DataFrame, na_rep: str = "–") -> tuple[pd.DataFra
     return shown, index
 
 
+_LONG_RUN = re.compile(r"[^\s/_<>&;-]{25,}")
+
+
+def _breakable(text: str) -> str:
+    """``text`` escaped for HTML, with places a line may break (``<wbr>``): after / and _ in
+    paths and ids, and every 20 characters of a run of 25 or more with no break (a hash). Words stay
+    whole, and a table fits the page instead of squeezing "module" into "modu le"."""
+    escaped = html.escape(text).replace("/", "/<wbr>").replace("_", "_<wbr>")
+    return _LONG_RUN.sub(lambda m: "<wbr>".join(m.group(0)[i:i + 20]
+                                                for i in range(0, len(m.group(0)), 20)), escaped)
+
+
+def _breakable_text(shown: pd.DataFrame) -> pd.DataFrame:
+    """Every text cell, column name and index label through :func:`_breakable` (numbers and
+    missing values are left to pandas)."""
+    def cell(value):
+        return _breakable(value) if isinstance(value, str) else value
+
+    out = shown.copy()
+    for name in out.columns:
+        if out[name].dtype == object or pd.api.types.is_string_dtype(out[name]):
+            out[name] = out[name].map(cell)
+    out.attrs = shown.attrs
+    if not isinstance(out.columns, pd.MultiIndex):
+        out.columns = [cell(str(c)) for c in out.columns]
+    if not isinstance(out.index, pd.MultiIndex):
+        out.index = pd.Index([cell(v) for v in out.index], name=out.index.name and
+                             _breakable(str(out.index.name)))
+    return out
+
+
 def table_html(frame: pd.DataFrame, caption: str = "", *, label: str = "",
                index: bool | None = None, na_rep: str = "–") -> str:
     """One table in the course's style: a keyboard-reachable, labelled region around it.
@@ -139,8 +171,8 @@ def table_html(frame: pd.DataFrame, caption: str = "", *, label: str = "",
     if index is False:  # True is no order: a named index is already a column of ``shown``
         keep_index = False
     numeric = shown.attrs["numbers"]
-    body = shown.to_html(index=keep_index, border=0, na_rep=na_rep, classes=TABLE_CLASS,
-                         escape=True, max_rows=None, max_cols=None, notebook=False)
+    body = _breakable_text(shown).to_html(index=keep_index, border=0, na_rep=na_rep, classes=TABLE_CLASS,
+                         escape=False, max_rows=None, max_cols=None, notebook=False)
     body = body.replace(' class="dataframe ', ' class="').replace('style="text-align: right;"', "")
     if numeric:
         body = _mark_numeric(body, shown, keep_index, numeric)
