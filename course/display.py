@@ -17,6 +17,7 @@ The widgets use :func:`table_html` too, so tables look the same in cell outputs 
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import itertools
 import re
@@ -135,21 +136,37 @@ def _breakable(text: str) -> str:
                                                 for i in range(0, len(m.group(0)), 20)), escaped)
 
 
-def _breakable_text(shown: pd.DataFrame) -> pd.DataFrame:
-    """Every text cell, column name and index label through :func:`_breakable` (numbers and
-    missing values are left to pandas)."""
-    def cell(value):
-        return _breakable(value) if isinstance(value, str) else value
+def _safe_cell(value):
+    """A cell ready for HTML: text (and anything that is not a plain number, date or missing
+    value, such as a list) escaped and breakable; numbers and dates left to pandas."""
+    if isinstance(value, str):
+        return _breakable(value)
+    if value is None or isinstance(value, (bool, int, float, dt.date, dt.timedelta, pd.Timestamp)):
+        return value
+    if pd.api.types.is_scalar(value) and (pd.isna(value) or pd.api.types.is_number(value)):
+        return value
+    return _breakable(str(value))
 
+
+def _breakable_text(shown: pd.DataFrame) -> pd.DataFrame:
+    """Every cell, column name and index label through :func:`_safe_cell` (the table is then
+    written without pandas' escaping, which would escape the break points too)."""
     out = shown.copy()
     for name in out.columns:
-        if out[name].dtype == object or pd.api.types.is_string_dtype(out[name]):
-            out[name] = out[name].map(cell)
+        column = out[name]
+        if not (pd.api.types.is_numeric_dtype(column) or pd.api.types.is_datetime64_any_dtype(column)):
+            out[name] = column.astype(object).map(_safe_cell)
     out.attrs = shown.attrs
-    if not isinstance(out.columns, pd.MultiIndex):
-        out.columns = [cell(str(c)) for c in out.columns]
-    if not isinstance(out.index, pd.MultiIndex):
-        out.index = pd.Index([cell(v) for v in out.index], name=out.index.name and
+    if isinstance(out.columns, pd.MultiIndex):
+        out.columns = pd.MultiIndex.from_tuples([tuple(_safe_cell(str(p)) for p in c)
+                                                 for c in out.columns], names=out.columns.names)
+    else:
+        out.columns = [_safe_cell(str(c)) for c in out.columns]
+    if isinstance(out.index, pd.MultiIndex):
+        out.index = pd.MultiIndex.from_tuples([tuple(_safe_cell(p) for p in i) for i in out.index],
+                                              names=out.index.names)
+    else:
+        out.index = pd.Index([_safe_cell(v) for v in out.index], name=out.index.name and
                              _breakable(str(out.index.name)))
     return out
 

@@ -107,3 +107,16 @@ def test_a_series_of_counts_and_a_share_reads_as_whole_numbers_and_a_share():
     assert "1000.0" not in page and "<th>item</th>" in page and "<th>value</th>" in page
     sizes = display.series_frame(pd.Series([3, 5], index=pd.Index(["a", "b"], name="stage")))
     assert list(display.readable_frame(sizes)[0].columns) == ["stage", "value"]
+
+
+def test_hostile_text_in_any_column_stays_text():
+    hostile = "<script>alert(1)</script>"
+    frame = pd.DataFrame({"text": [hostile], "listed": [[hostile]],
+                          "kind": pd.Categorical([hostile]), "n": [1]},
+                         index=pd.Index([hostile], name="<i>ix</i>"))
+    frame.columns = ["text", "<b>listed</b>", "kind", "n"]
+    page = display.table_html(frame)
+    assert "<script>" not in page and "<b>" not in page.split("</style>")[1] and "<i>" not in page
+    assert page.count("&lt;script&gt;") >= 3
+    pivot = pd.DataFrame({("a", "<x>"): [1]})
+    assert "<x>" not in display.table_html(pivot)
