@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -49,10 +51,15 @@ def running_lab(root_dir: Path, token: str, start_timeout: float = 120) -> Itera
     """A trainee's JupyterLab serving ``root_dir`` on a free loopback port; yields its base URL."""
     port = free_port()
     env = {**os.environ, "JUPYTER_CONFIG_PATH": TRAINEE_CONFIG_PATH}
+    # JupyterLab keeps its layouts (open tabs) in ~/.jupyter/lab/workspaces, shared by every
+    # server on the machine: a test then opened with another test's notebooks restored in front
+    # of its own. Each server gets a folder of its own, removed afterwards.
+    workspaces = tempfile.mkdtemp(prefix="lab-workspaces-")
     proc = subprocess.Popen(
         [sys.executable, "-m", "course.serve", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
          f"--ServerApp.port={port}", f"--IdentityProvider.token={token}",
-         f"--ServerApp.root_dir={root_dir}", *PRIVATE_LAB_ARGS,
+         f"--ServerApp.root_dir={root_dir}", f"--LabApp.workspaces_dir={workspaces}",
+         *PRIVATE_LAB_ARGS,
          *(["--allow-root"] if os.getuid() == 0 else [])],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
         env=env)
@@ -71,3 +78,4 @@ def running_lab(root_dir: Path, token: str, start_timeout: float = 120) -> Itera
         yield base
     finally:
         stop(proc)
+        shutil.rmtree(workspaces, ignore_errors=True)
