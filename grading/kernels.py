@@ -3,7 +3,7 @@
 ``KernelPool`` (one per autograde worker) keeps one kernel booted and waiting while the previous
 submission runs; each kernel serves exactly one submission and is then killed. Kernels are forked
 from a warmed process (``grading.forkserver``) and reached over IPC sockets in their private
-folder, which also works from inside their network-less namespace.
+folder (a link to their sockets inside the root of their own, through /proc/PID/root).
 
 ``SandboxedExecute`` is nbgrader's own ``Execute`` preprocessor (same timeouts, same error
 handling, same outputs) except for where the kernel comes from and a cap on the output kept.

@@ -6,7 +6,8 @@ machine of its own, with nothing of the host in it:
 
 * its own network (only a loopback of its own: no host port, no abstract Unix socket is reachable),
   its own process list (a PID namespace with a fresh ``/proc``), its own hostname and SysV IPC;
-* its own file system: a new, read-only root holding only the system folders (``/usr``, ``/etc``),
+* its own file system: a new, read-only root holding only the system folders (``/usr``, a few
+  entries of ``/etc``),
   the Python environment and the installed ``course`` package (the exercise sources and other
   hidden paths covered by empty mounts). Nothing else of the checkout (no ``.git``, tests, tools,
   ``grading``), no ``/run``, ``/var``, ``/home``, no host socket;
@@ -60,7 +61,13 @@ GROUP = "upstream-grader"
 
 SUBMISSION = "/submission"  # the submission's folder, as the kernel sees it
 CONTROL = "/kernel"         # its connection file and sockets, as the kernel sees them
-SYSTEM_FOLDERS = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+SYSTEM_FOLDERS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+# Of the host's /etc, only what programs need to run (libraries, time zone, fonts, MIME types,
+# certificates, alternatives): no roster, hub configuration or host's list of users. passwd,
+# group, hosts and hostname are written afresh.
+ETC_ENTRIES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "timezone", "fonts",
+               "alternatives", "mime.types", "ssl", "ca-certificates", "nsswitch.conf",
+               "host.conf", "gai.conf", "locale.alias", "os-release", "matplotlibrc")
 DEVICES = ("null", "zero", "full", "random", "urandom")
 
 # What a kernel can get, in the words autograde prints and grading/README.md explains.
@@ -343,6 +350,7 @@ def _build_root(spec: Spec, root: str, connection: bytes) -> None:
     for link in SYSTEM_FOLDERS:  # /bin -> usr/bin and the like (merged /usr)
         if os.path.islink(link):
             os.symlink(os.readlink(link), root + link)
+    _fill_etc(root, owner)
     for path in spec.hide:
         inside = any((path + os.sep).startswith(f + os.sep) for f in exposed)
         if inside and os.path.isdir(path):
@@ -366,6 +374,35 @@ def _build_root(spec: Spec, root: str, connection: bytes) -> None:
     os.chown(f"{quota}/control/kernel.json", *owner)
     _libc_call("umount2", os.fsencode(quota), ctypes.c_int(MNT_DETACH))
     os.rmdir(quota)
+
+
+def _fill_etc(root: str, owner: tuple[int, int]) -> None:
+    """The kernel's /etc: the few host entries programs need, read-only, and its own passwd,
+    group, hosts and hostname (its user, root and nobody: not the host's accounts)."""
+    os.makedirs(root + "/etc", exist_ok=True)
+    for name in ETC_ENTRIES:
+        path = f"/etc/{name}"
+        if os.path.islink(path):
+            os.symlink(os.readlink(path), root + path)
+        elif os.path.exists(path):
+            _bind_read_only(path, root)
+    try:
+        user = pwd.getpwuid(owner[0]).pw_name
+    except KeyError:
+        user = "trainee"
+    users = {0: ("root", 0, "/nonexistent"), 65534: ("nobody", 65534, "/nonexistent"),
+             owner[0]: (user, owner[1], SUBMISSION)}
+    groups = {0: "root", 65534: "nogroup", owner[1]: user}
+    files = {
+        "passwd": "".join(f"{name}:x:{uid}:{gid}:{name}:{home}:/usr/sbin/nologin\n"
+                          for uid, (name, gid, home) in sorted(users.items())),
+        "group": "".join(f"{name}:x:{gid}:\n" for gid, name in sorted(groups.items())),
+        "hosts": "127.0.0.1 localhost sandbox\n::1 localhost\n",
+        "hostname": "sandbox\n"}
+    for name, text in files.items():
+        if not os.path.lexists(f"{root}/etc/{name}"):
+            with open(f"{root}/etc/{name}", "w") as f:
+                f.write(text)
 
 
 def _switch_root(root: str) -> None:

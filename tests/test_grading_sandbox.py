@@ -51,6 +51,8 @@ PROBE = textwrap.dedent("""
             return "connected"
     facts = {
         "uid": os.getuid(), "cwd": os.getcwd(), "root": sorted(os.listdir("/")),
+        "etc": sorted(os.listdir("/etc")),
+        "users": [line.split(":")[0] for line in open("/etc/passwd")],
         "environ": attempt(lambda: open("/proc/self/environ").read().split("\\0")),
         "pids": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
         "cmdlines": [attempt(lambda p=p: open(f"/proc/{p}/cmdline").read())
@@ -120,6 +122,10 @@ def _assert_nothing_of_the_host(facts: dict, host: dict) -> None:
     assert facts["sources"] == "EACCES"
     assert facts["secret"] == "ENOENT"
     assert facts["umount"] == -1  # no privilege to uncover what is covered
+    # Of /etc, only what programs need: no roster, no hub configuration, no host accounts.
+    assert set(facts["etc"]) <= set(sandbox.ETC_ENTRIES) | {"passwd", "group", "hosts",
+                                                            "hostname"}
+    assert len(facts["users"]) <= 3 and facts["users"][0] == "root"
     # Writes: bounded by the disk quota, in a tmpfs that goes with the kernel; no /run at all.
     written, error = facts["disk"]
     assert error == "ENOSPC" and written <= LIMITS["disk_mb"] * 2**20
