@@ -70,6 +70,7 @@ def test_a_writer_killed_mid_write_leaves_a_consistent_store(tmp_path, delay):
         assert lk.verify().intact
 
 
+@pytest.mark.slow  # over about 5 s: out of `make check`
 def test_two_processes_writing_at_once_lose_nothing(tmp_path):
     root = tmp_path / "locker"
     Locker(root).close()

@@ -54,6 +54,7 @@ def files_containing(folder: Path, needle: bytes) -> list[str]:
     return found
 
 
+@pytest.mark.slow  # over about 5 s: out of `make check`
 def test_plaintext_never_touches_the_disk(tmp_path, monkeypatch):
     marker = f"MARKER-{secrets.token_hex(8)}"
     needle = marker.encode()

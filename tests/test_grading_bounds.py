@@ -8,6 +8,8 @@ import importlib.util
 import time
 from pathlib import Path
 
+import pytest
+
 from grading import autograde, integrity
 
 HERE = Path(__file__).parent
@@ -17,6 +19,7 @@ fx = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(fx)
 
 
+@pytest.mark.slow  # over about 5 s: out of `make check`
 def test_integrity_compares_eighty_thousand_added_cells_in_linear_time():
     """Issue #15: 80,000 added cells took integrity 163 s (a count per cell: quadratic)."""
     released = fx.source_notebook()

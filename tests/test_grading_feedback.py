@@ -271,6 +271,7 @@ def released(tmp_path):
     return course
 
 
+@pytest.mark.slow  # over about 5 s: out of `make check`
 def test_feedback_fails_only_for_the_student_who_got_no_page(released, monkeypatch, capsys):
     secret = feedback.secrets(released, fx.ASSIGNMENT)[0]
 
@@ -293,6 +294,7 @@ def test_feedback_fails_only_for_the_student_who_got_no_page(released, monkeypat
     assert secret not in page and "kept" in page and feedback.REMOVED in page
 
 
+@pytest.mark.slow  # over about 5 s: out of `make check`
 def test_a_page_whose_frame_shows_a_secret_is_deleted(released, monkeypatch, capsys):
     secret = feedback.secrets(released, fx.ASSIGNMENT)[0]
 

@@ -108,6 +108,7 @@ def test_logic_modules_import_no_view_library_at_module_level():
                        "drawing there or import inside the function: " + "; ".join(found))
 
 
+@pytest.mark.slow  # over about 5 s: out of `make check`
 def test_importing_the_logic_loads_no_view_library():
     logic = sorted(".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
                    for p in _modules()

@@ -102,6 +102,7 @@ def test_command_line_prints_the_link(capsys):
     assert capsys.readouterr().out.strip() == link.nbgitpuller_link(HUB, REPO)
 
 
+@pytest.mark.slow  # over about 5 s: out of `make check`
 def test_command_line_reports_bad_input_without_a_traceback():
     done = subprocess.run([sys.executable, "-m", "course", "link", "--hub", "hub.example.org",
                            "--repo", REPO], capture_output=True, text=True, timeout=60)
