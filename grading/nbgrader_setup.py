@@ -104,6 +104,11 @@ def grading_config(course_dir, cell_timeout: int | None = None):
         AssignLatePenalties, CheckCellMetadata]
     if cell_timeout is not None:
         config.Execute.timeout = cell_timeout
+    if "startup_timeout" not in config.Execute:
+        # A kernel forked from the fork server answers within a second; on a loaded machine
+        # (a class's grading, or CI running other suites beside it) nbclient's 60 s default was
+        # seen to pass. The per-submission wall clock still bounds the whole run.
+        config.Execute.startup_timeout = 180
     return config
 
 
