@@ -110,7 +110,7 @@ def _autograde(args) -> int:
         raise course_root.CourseError("--isolation root needs root; use --isolation user")
     settings = autograde.Settings(workers=args.workers, timeout=args.timeout,
                                   cell_timeout=args.cell_timeout, level=level,
-                                  limits=limits.__dict__)
+                                  limits=limits.__dict__, tests_in=args.tests_in)
     course = course_root.CourseRoot(args.course_dir)
     outcomes = autograde.autograde_many(
         course.root, args.assignment, settings,
@@ -276,6 +276,11 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--isolation", choices=["auto", "root", "user"], default="auto",
                    help="root: own users, mounts and network namespace; user: what an ordinary "
                         "user can do; auto: root when run as root (see grading/README.md)")
+    s.add_argument("--tests-in", choices=["test-interpreter", "student-kernel"],
+                   default="test-interpreter",
+                   help="test-interpreter: test cells run in a clean interpreter that student "
+                        "code never touches (default); student-kernel: in the student's own "
+                        "kernel, as stock nbgrader (see grading/README.md)")
     s.add_argument("--memory", type=int, default=2048, metavar="MB",
                    help="address space per kernel (default 2048)")
     s.add_argument("--max-file", type=int, default=64, metavar="MB",

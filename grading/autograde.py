@@ -87,6 +87,7 @@ class Settings:
     cell_timeout: int | None = None  # nbgrader's Execute.timeout (per cell) if None
     level: str = field(default_factory=sandbox.default_level)
     limits: dict = field(default_factory=lambda: asdict(sandbox.Limits()))
+    tests_in: str = "test-interpreter"  # or "student-kernel" (grading.split_execution)
 
 
 def _pool_settings(course_dir, assignments: list[str], settings: Settings, index: int,
@@ -182,7 +183,7 @@ def autograde_many(course_dir, assignments: list[str], settings: Settings | None
 
     def start(i):
         return _Slot({"course_dir": str(course_dir), "assignments": assignments,
-                      "cell_timeout": settings.cell_timeout,
+                      "cell_timeout": settings.cell_timeout, "tests_in": settings.tests_in,
                       "pool": asdict(_pool_settings(course_dir, assignments, settings, i,
                                                     lease, run_dir))}, log)
 

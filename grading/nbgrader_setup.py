@@ -91,17 +91,23 @@ class DropEmptyGradingMetadata(NbGraderPreprocessor):
 
 # ---- configuration ------------------------------------------------------------------------------
 
-def grading_config(course_dir, cell_timeout: int | None = None):
-    """The course's config, with nbgrader's Execute swapped for the sandboxed one."""
-    from .kernels import SandboxedExecute
+def grading_config(course_dir, cell_timeout: int | None = None,
+                   tests_in: str = "test-interpreter"):
+    """The course's config, with nbgrader's Execute swapped for the sandboxed one, and the test
+    cells run apart from student code unless ``tests_in="student-kernel"``."""
+    from .split_execution import TESTS_IN, SplitExecute
+
+    if tests_in not in TESTS_IN:
+        raise ValueError(f"tests_in must be one of {', '.join(TESTS_IN)}, not {tests_in!r}")
 
     config = course_root.load_config(course_dir)
     config.Autograde.sanitize_preprocessors = [
         ClearOutput, DeduplicateIds, DropEmptyGradingMetadata, OverwriteKernelspec,
         OverwriteCells, CheckCellMetadata]
     config.Autograde.autograde_preprocessors = [
-        SandboxedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+        SplitExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
         AssignLatePenalties, CheckCellMetadata]
+    config.SplitExecute.tests_in = tests_in
     if cell_timeout is not None:
         config.Execute.timeout = cell_timeout
     if "startup_timeout" not in config.Execute:

@@ -40,14 +40,15 @@ def worker_main(args: dict) -> None:
     server = forkserver.Client(args["pool"]["preload"])
     import nbgrader.apps  # noqa: F401 - now, while the fork server warms up
 
-    from . import kernels
+    from . import kernels, split_execution
     from . import nbgrader_setup as setup
 
     course_dir, assignments = args["course_dir"], args["assignments"]
     course = course_root.CourseRoot(course_dir)
     setup.serialize_gradebook(course.lock_path)
     setup.cache_schema_checks()
-    config = setup.grading_config(course_dir, args["cell_timeout"])
+    config = setup.grading_config(course_dir, args["cell_timeout"],
+                                  args.get("tests_in", "test-interpreter"))
     for assignment in assignments:
         if not setup.released(config, assignment):
             _send(["fatal", f"{assignment} is not in the gradebook yet: run `python -m grading "
@@ -57,6 +58,8 @@ def worker_main(args: dict) -> None:
     server.wait_ready()
     pool = kernels.KernelPool(kernels.PoolSettings(**args["pool"]), server)
     kernels.set_pool(pool)
+    if config.SplitExecute.tests_in == "test-interpreter":  # warm it up before the first job
+        split_execution.start(pool.settings.preload, pool.settings.base)
     _send(["ready", pool.server.not_preloaded])
     try:
         for line in sys.stdin:
@@ -77,6 +80,7 @@ def worker_main(args: dict) -> None:
             _send(["done", [assignment, student], status, time.monotonic() - t0, message,
                    record.protections])
     finally:
+        split_execution.stop()
         pool.close()
 
 

@@ -1,0 +1,490 @@
+"""Split grading: the student's cells run in the student's kernel, the tests somewhere else.
+
+In stock nbgrader (and ``--tests-in student-kernel``) the test cells run in the student's own
+kernel, after the student's code, so that code can watch, rewrite or fool every test. Here
+(``--tests-in test-interpreter``, the default) nbgrader's Execute step is split in two:
+
+1. every cell of the submission *except* the test cells runs in the sandboxed student kernel, as
+   before (``SandboxedExecute``); no test cell is ever sent to it;
+2. then a clean IPython kernel, forked from a warmed fork server in which no student code ever
+   ran (``grading.test_interpreter``), runs the trusted cells of the exercise in the released
+   order: the locked setup cells, from the grader's release notebook, and the test cells, from
+   nbgrader's gradebook. Before each, the names it needs from the student are fetched from the
+   student's kernel *as data* (``grading.crossing``); student functions become proxies that call
+   back into the student's kernel with the arguments sent as data.
+
+The test cells' outputs go into the notebook exactly as nbgrader's Execute would put them, so
+nbgrader's SaveAutoGrades, feedback and the rest work unchanged.
+
+Where a test's names come from:
+
+* names the exercise asks the student to produce (bound at the top level of the *source*
+  notebook's solution cells, e.g. ``count_factors``, ``accepted``, ``my_pillars``): from the
+  student's kernel, fetched right before each test cell that uses them;
+* names bound by the trusted cells run so far (setup cells such as ``indicators = data.load(...)``,
+  earlier test cells, the test's own assignments and imports): the test interpreter's own, even if
+  the student rebound them in their kernel;
+* any other free name (neither of the above, not a builtin): from the student's kernel, if it
+  has it; otherwise the test gets the NameError stock grading would give.
+
+Student cells all run before the first test: what the student's code sees of a test (the
+arguments of the calls it gets) arrives only after the last output the student gets back was
+made.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import contextlib
+import json
+import os
+import shutil
+import signal
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_client.provisioning import LocalProvisioner
+from jupyter_core.utils import run_sync
+from traitlets import Float, Unicode
+
+from . import course_root
+from .kernels import SandboxedExecute
+
+TESTS_IN = ("test-interpreter", "student-kernel")
+DEFAULT_TESTS_IN = "test-interpreter"
+_BUILTINS = set(dir(builtins)) | {"get_ipython", "display", "__name__", "__file__"}
+
+
+# ---- what the grader trusts: the exercise's own cells --------------------------------------------
+
+@dataclass
+class TrustedCell:
+    kind: str              # "setup" (locked release cell) or "test" (graded test cell)
+    grade_id: str
+    source: str
+    fetch: list[str] = field(default_factory=list)  # names taken from the student first
+
+
+@dataclass
+class Plan:
+    cells: list[TrustedCell]
+    answers: set[str]
+    release_folder: Path
+
+    @property
+    def test_ids(self) -> set[str]:
+        return {c.grade_id for c in self.cells if c.kind == "test"}
+
+
+def _parse(source: str):
+    try:
+        return ast.parse(source)
+    except SyntaxError:
+        try:
+            from IPython.core.inputtransformer2 import TransformerManager
+
+            return ast.parse(TransformerManager().transform_cell(source))
+        except (SyntaxError, ImportError):
+            return None
+
+
+def top_level_bindings(source: str) -> set[str]:
+    """Names a cell binds at its top level (not inside functions, classes or comprehensions)."""
+    tree = _parse(source)
+    names: set[str] = set()
+    if tree is None:
+        return names
+
+    def visit(node):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+            return
+        if isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp,
+                             ast.GeneratorExp)):
+            return
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names.add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                if alias.name != "*":
+                    names.add(alias.asname or alias.name.split(".")[0])
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+        elif isinstance(node, ast.NamedExpr) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(tree)
+    return names
+
+
+def names_used(source: str) -> tuple[set[str], set[str]]:
+    """(names a cell reads, names it binds anywhere) — from its syntax tree."""
+    tree = _parse(source)
+    if tree is None:
+        return set(), set()
+    loads, binds = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (loads if isinstance(node.ctx, ast.Load) else binds).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            binds.add(node.name)
+        elif isinstance(node, ast.arg):
+            binds.add(node.arg)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                binds.add(alias.asname or alias.name.split(".")[0])
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            binds.add(node.name)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            binds.update(node.names)
+    return loads, binds
+
+
+def plan_cells(cells: list[TrustedCell], answers: set[str]) -> list[TrustedCell]:
+    """Fill in each trusted cell's ``fetch`` list (see the module docstring for the rule)."""
+    bound: set[str] = set()
+    for cell in cells:
+        loads, binds = names_used(cell.source)
+        free = loads - binds - _BUILTINS
+        cell.fetch = sorted((loads & answers) | {n for n in free if n not in bound})
+        bound |= binds | top_level_bindings(cell.source)
+    return cells
+
+
+def load_plan(course_dir, assignment: str, notebook: str, db_url: str) -> Plan | None:
+    """The trusted cells of one notebook of an assignment: setup cells from the release
+    notebook, test cells from the gradebook, in the release's order."""
+    import nbformat
+    from nbgrader.api import Gradebook, MissingEntry
+
+    course = course_root.CourseRoot(course_dir)
+    release_path = course.release(assignment) / f"{notebook}.ipynb"
+    if not release_path.is_file():
+        return None
+    released = nbformat.read(release_path, as_version=4)
+    with Gradebook(db_url) as gb:
+        try:
+            record = gb.find_notebook(notebook, assignment)
+        except MissingEntry:
+            return None
+        sources = {c.name: c.source for c in record.source_cells}
+        graded = {c.name for c in record.grade_cells}
+        solutions = {c.name for c in record.solution_cells}
+    cells, answers = [], set()
+    for cell in released.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        gid = meta.get("grade_id")
+        if cell.cell_type != "code":
+            continue
+        if gid in solutions or meta.get("solution"):
+            answers |= top_level_bindings(cell.source)
+        elif gid in graded and gid in sources:
+            cells.append(TrustedCell("test", gid, sources[gid]))
+        elif meta.get("locked") and not meta.get("grade") and not meta.get("solution"):
+            cells.append(TrustedCell("setup", gid or "", cell.source))
+    source_path = course.source(assignment) / f"{notebook}.ipynb"
+    if source_path.is_file():
+        for cell in nbformat.read(source_path, as_version=4).cells:
+            if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution"):
+                answers |= top_level_bindings(cell.source)
+    return Plan(plan_cells(cells, answers), answers, course.release(assignment))
+
+
+# ---- test kernels, forked from the test interpreter's fork server --------------------------------
+
+class _Forked:
+    """The bits of ``subprocess.Popen`` jupyter_client uses, for a kernel forked elsewhere."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, pid: int):
+        self.pid, self.returncode = pid, None
+
+    def poll(self):
+        if self.returncode is None:
+            try:
+                with open(f"/proc/{self.pid}/stat") as f:
+                    if f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X"):
+                        self.returncode = -1
+            except (OSError, IndexError):
+                self.returncode = -1
+        return self.returncode
+
+    def wait(self, timeout=None):
+        end = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if end is not None and time.monotonic() > end:
+                import subprocess
+
+                raise subprocess.TimeoutExpired(str(self.pid), timeout)
+            time.sleep(0.02)
+        return self.returncode
+
+    def send_signal(self, sig):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, sig)
+
+    def terminate(self):
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self):
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            self.send_signal(signal.SIGKILL)
+
+
+class _TestProvisioner(LocalProvisioner):
+    server = None
+    request: dict = {}
+
+    async def launch_kernel(self, cmd, **kwargs):
+        pid = self.server.fork({**self.request, "connection_file": self.parent.connection_file})
+        self.process = _Forked(pid)
+        self.pid = self.pgid = pid
+        self.cwd = self.request["workdir"]
+        return self.connection_info
+
+
+class TestServer:
+    """The grader's side of ``python -m grading.test_interpreter``."""
+
+    def __init__(self, preload: list[str]):
+        import subprocess
+        import sys
+
+        self.preload = list(preload)
+        self.proc = subprocess.Popen([sys.executable, "-m", "grading.test_interpreter",
+                                      *self.preload], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, bufsize=1)
+        self.ready = False
+
+    def wait_ready(self) -> None:
+        if not self.ready:
+            hello = json.loads(self.proc.stdout.readline() or "{}")
+            if not hello.get("ready"):
+                raise RuntimeError("the test interpreter's fork server did not start")
+            self.ready = True
+
+    def fork(self, request: dict) -> int:
+        self.wait_ready()
+        self.proc.stdin.write(json.dumps(request) + "\n")
+        self.proc.stdin.flush()
+        reply = json.loads(self.proc.stdout.readline() or '{"error": "fork server died"}')
+        if "pid" not in reply:
+            raise RuntimeError(f"could not start a test interpreter: {reply.get('error')}")
+        return reply["pid"]
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            with contextlib.suppress(OSError):
+                self.proc.stdin.close()
+            try:
+                self.proc.wait(5)
+            except Exception:  # noqa: BLE001
+                self.proc.kill()
+
+
+@dataclass
+class TestKernel:
+    km: AsyncKernelManager
+    workdir: Path
+
+
+class TestKernels:
+    """One test kernel booted ahead of need; a new one for every submission."""
+
+    def __init__(self, preload: list[str], base: str | None = None, limits: dict | None = None):
+        self.server = TestServer(preload)
+        self.base = Path(tempfile.mkdtemp(prefix="upstream-tests-", dir=base))
+        self.base.chmod(0o700)
+        self.limits = dict(limits or {})
+        self.ready: TestKernel | None = None
+
+    def _start(self) -> TestKernel:
+        if self.server.proc.poll() is not None:
+            self.server = TestServer(self.server.preload)
+        workdir = Path(tempfile.mkdtemp(dir=self.base))
+        km = AsyncKernelManager(kernel_name="python3", transport="ipc",
+                                ip=str(workdir / "kernel"),
+                                connection_file=str(workdir / "kernel.json"))
+        provisioner = _TestProvisioner(kernel_id=workdir.name, kernel_spec=km.kernel_spec,
+                                       parent=km)
+        provisioner.server = self.server
+        provisioner.request = {"workdir": str(workdir), "limits": self.limits}
+        km.provisioner = provisioner
+        run_sync(km.start_kernel)()
+        return TestKernel(km, workdir)
+
+    def take(self) -> TestKernel:
+        kernel, self.ready = self.ready, None
+        if kernel is None or not run_sync(kernel.km.is_alive)():
+            if kernel is not None:
+                self.release(kernel)
+            kernel = self._start()
+        return kernel
+
+    def refill(self) -> None:
+        if self.ready is None:
+            self.ready = self._start()
+
+    def release(self, kernel: TestKernel) -> None:
+        with contextlib.suppress(Exception):
+            run_sync(kernel.km.shutdown_kernel)(now=True)
+        with contextlib.suppress(ProcessLookupError, PermissionError, TypeError, OSError):
+            os.killpg(kernel.km.provisioner.pid, signal.SIGKILL)
+        shutil.rmtree(kernel.workdir, ignore_errors=True)
+
+    def close(self) -> None:
+        if self.ready is not None:
+            self.release(self.ready)
+            self.ready = None
+        self.server.close()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+_TESTS: TestKernels | None = None
+
+
+def start(preload: list[str], base: str | None = None, limits: dict | None = None) -> None:
+    """Start the test interpreters' fork server now (a worker calls this before grading, so it
+    warms up while nbgrader is imported)."""
+    global _TESTS
+    if _TESTS is None:
+        _TESTS = TestKernels(preload, base, limits)
+
+
+def stop() -> None:
+    global _TESTS
+    if _TESTS is not None:
+        _TESTS.close()
+        _TESTS = None
+
+
+# ---- the Execute step ------------------------------------------------------------------------
+
+class SplitExecute(SandboxedExecute):
+    """nbgrader's Execute, with test cells run in a clean test interpreter (see module doc)."""
+
+    tests_in = Unicode(DEFAULT_TESTS_IN, help="Where test cells run: 'test-interpreter' (apart "
+                       "from student code) or 'student-kernel' (as stock nbgrader)"
+                       ).tag(config=True)
+    call_timeout = Float(0, help="Seconds one call of a student function from a test may take "
+                         "(0: the cell timeout)").tag(config=True)
+
+    _plans: dict = {}
+
+    def _plan(self, resources) -> Plan | None:
+        info = resources.get("nbgrader", {}) if resources else {}
+        root = self.config.CourseDirectory.get("root")
+        key = (root, info.get("assignment"), info.get("notebook"))
+        if None in key or not info.get("db_url"):
+            return None
+        if key not in self._plans:
+            self._plans[key] = load_plan(root, key[1], key[2], info["db_url"])
+        return self._plans[key]
+
+    def preprocess(self, nb, resources=None, km=None):
+        from . import kernels
+
+        self._split = None
+        if self.tests_in == "test-interpreter" and kernels._POOL is not None:
+            plan = self._plan(resources)
+            if plan is not None and plan.cells:
+                if _TESTS is None:
+                    settings = kernels._POOL.settings
+                    start(settings.preload, settings.base)
+                self._split = plan
+                self._split_index = {
+                    i: c.metadata["nbgrader"]["grade_id"] for i, c in enumerate(nb.cells)
+                    if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")
+                    and not c.metadata["nbgrader"].get("solution")
+                    and c.metadata["nbgrader"].get("grade_id") in plan.test_ids}
+        return super().preprocess(nb, resources, km=km)
+
+    def preprocess_cell(self, cell, resources, index):
+        if getattr(self, "_split", None) is None:
+            return super().preprocess_cell(cell, resources, index)
+        if index in self._split_index:
+            cell.outputs, cell.execution_count = [], None  # never sent to the student's kernel
+        else:
+            cell, resources = super().preprocess_cell(cell, resources, index)
+        if index == len(self.nb.cells) - 1:
+            self._run_tests()
+        return cell, resources
+
+    def _run_tests(self) -> None:
+        """The trusted cells, in the test interpreter; outputs into the notebook's test cells."""
+        plan, student_km, student_kc = self._split, self.km, self.kc
+        info = student_km.get_connection_info()
+        info = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in info.items()}
+        tk = _TESTS.take()
+        tkc = None
+        try:
+            _copy_release(plan.release_folder, tk.workdir)
+            tkc = tk.km.client()
+            tkc.start_channels()
+            run_sync(tkc.wait_for_ready)(timeout=60)
+            timeout = self.call_timeout or self.timeout or 30
+            run_sync(_quiet)(tkc, "__import__('grading.test_interpreter', fromlist=['attach'])"
+                             f".attach(__import__('json').loads({json.dumps(info)!r}), "
+                             f"{int(student_km.provisioner.pid)}, {float(timeout)!r})", 60)
+            by_id = {gid: i for i, gid in self._split_index.items()}
+            self.km, self.kc = tk.km, tkc
+            for trusted in plan.cells:
+                index = by_id.get(trusted.grade_id) if trusted.kind == "test" else None
+                if trusted.kind == "test" and index is None:
+                    continue  # deleted from the submission: not run, as in stock nbgrader
+                if trusted.fetch:
+                    run_sync(_quiet)(tkc, "__import__('grading.test_interpreter', fromlist="
+                                     f"['prepare']).prepare({trusted.fetch!r})", timeout + 30)
+                if trusted.kind == "setup":
+                    run_sync(_quiet)(tkc, trusted.source, self.timeout or 60)
+                    continue
+                cell = self.nb.cells[index]
+                cell.source = trusted.source
+                self.execute_cell(cell, index, store_history=True)
+        finally:
+            self.km, self.kc = student_km, student_kc
+            if tkc is not None:
+                tkc.stop_channels()
+            _TESTS.release(tk)
+            _TESTS.refill()
+
+
+async def _quiet(kc, code: str, timeout: float) -> dict:
+    """Run code in a kernel without keeping any output; the reply's content."""
+    msg_id = kc.execute(code, silent=True, store_history=False, allow_stdin=False)
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return {"status": "timeout"}
+        try:
+            msg = await kc.get_shell_msg(timeout=remaining)
+        except Exception:  # noqa: BLE001 - queue.Empty on timeout
+            return {"status": "timeout"}
+        if msg.get("parent_header", {}).get("msg_id") == msg_id:
+            return msg["content"]
+
+
+def _copy_release(src: Path, dest: Path) -> None:
+    """The released folder's files (data the tests may read), without notebooks."""
+    if not src.is_dir():
+        return
+    for path in src.rglob("*"):
+        rel = path.relative_to(src)
+        if path.suffix == ".ipynb" or path.is_symlink() or ".ipynb_checkpoints" in rel.parts:
+            continue
+        target = dest / rel
+        if path.is_dir():
+            target.mkdir(exist_ok=True)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
