@@ -1,0 +1,279 @@
+"""Split grading (issue #19) on the real exercises, through the real pipeline: init → release →
+submissions → autograde → feedback. Test cells run in a clean test interpreter; the student's
+kernel never receives their source, and what crosses is data.
+
+The student kernel side is instrumented: a ``sitecustomize`` (on PYTHONPATH for this test only)
+makes the kernels' fork server record every ``execute_request`` any student kernel receives, to
+a file opened before any kernel is forked (so the sandbox cannot stop the writes).
+"""
+
+from __future__ import annotations
+
+import base64
+import codecs
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+from course import syllabus
+from grading import course_root, feedback, release
+from grading.__main__ import main
+from tests.helpers import split_attacks
+
+pytestmark = [pytest.mark.slow]
+EXERCISES = [e.id for e in syllabus.exercises()]
+AUTOGRADE = ["--workers", "2", "--cell-timeout", "8", "--timeout", "240", "--memory", "2048",
+             "--quiet"]
+HONEST = ("honest", "partial")
+ATTACKS = tuple(split_attacks.ATTACKS)
+
+RECORDER = '''
+import json, os, sys
+_log = os.environ.get("UPSTREAM_RECORD_STUDENT_REQUESTS")
+if _log and "grading.forkserver" in getattr(sys, "orig_argv", []):
+    _fd = os.open(_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    import ipykernel.kernelbase as _kb
+    _orig = _kb.Kernel.execute_request
+
+    async def execute_request(self, stream, ident, parent):
+        record = {"pid": os.getpid(), "content": parent.get("content"),
+                  "metadata": parent.get("metadata")}
+        os.write(_fd, (json.dumps(record, default=str) + "\\n").encode())
+        return await _orig(self, stream, ident, parent)
+
+    _kb.Kernel.execute_request = execute_request
+'''
+
+
+def _answered(source_nb, release_nb, leave_out: int | None):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from autograde import answered
+
+    return answered(source_nb, release_nb, leave_out)
+
+
+def _write_config(root: Path) -> None:
+    (root / "nbgrader_config.py").write_text(course_root.CONFIG_TEMPLATE.format(
+        course_id="upstream", root=str(root), db_url=f"sqlite:///{root / 'gradebook.db'}"))
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    """Every real exercise released; honest, partial and hostile submissions of each."""
+    base = tmp_path_factory.mktemp("split")
+    root = course_root.init(base / "course")
+    for name in EXERCISES:
+        report = release.release(root, name, validate=False)
+        assert report.ok, report.problems
+        nb_name = f"{name}.ipynb"
+        src = nbformat.read(root / "source" / name / nb_name, as_version=4)
+        rel = nbformat.read(root / "release" / name / nb_name, as_version=4)
+        subs = {"honest": _answered(src, rel, None), "partial": _answered(src, rel, 0)}
+        subs |= {kind: split_attacks.attack_notebook(src, rel, kind) for kind in ATTACKS}
+        for student, nb in subs.items():
+            folder = root / "submitted" / student / name
+            folder.mkdir(parents=True)
+            nbformat.write(nb, folder / nb_name)
+    pristine = base / "pristine"
+    shutil.copytree(root, pristine)
+    return base, root, pristine
+
+
+def _record_env(monkeypatch, base: Path, tag: str) -> Path:
+    hook = base / f"hook-{tag}"
+    hook.mkdir(exist_ok=True)
+    (hook / "sitecustomize.py").write_text(RECORDER)
+    log = base / f"student-requests-{tag}.jsonl"
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        [str(hook), *filter(None, [os.environ.get("PYTHONPATH")])]))
+    monkeypatch.setenv("UPSTREAM_RECORD_STUDENT_REQUESTS", str(log))
+    return log
+
+
+@pytest.fixture(scope="module")
+def graded(course, tmp_path_factory):
+    base, root, _ = course
+    mp = pytest.MonkeyPatch()
+    try:
+        log = _record_env(mp, base, "split")
+        assert main(["autograde", *EXERCISES, "--course-dir", str(root), *AUTOGRADE]) == 0
+    finally:
+        mp.undo()
+    for name in EXERCISES:
+        main(["feedback", name, "--course-dir", str(root)])
+    return root, log
+
+
+def _cell_scores(root: Path, students=None) -> dict:
+    out = {}
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", "upstream") as gb:
+        for name in EXERCISES:
+            for sub in gb.assignment_submissions(name):
+                if students and sub.student_id not in students:
+                    continue
+                for nb in sub.notebooks:
+                    for g in nb.grades:
+                        out[(name, sub.student_id, g.name)] = (g.auto_score,
+                                                               g.needs_manual_grade)
+    return out
+
+
+def _autograded_points(root: Path, student: str) -> dict[str, float]:
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", "upstream") as gb:
+        out = {}
+        for name in EXERCISES:
+            sub = gb.find_submission(name, student)
+            out[name] = sum(g.auto_score or 0 for nb in sub.notebooks for g in nb.grades
+                            if g.auto_score is not None and not g.needs_manual_grade)
+        return out
+
+
+def _test_sources(root: Path) -> dict[str, list[str]]:
+    """Per exercise, every line of every test cell (visible and hidden), from the source."""
+    out = {}
+    for name in EXERCISES:
+        nb = nbformat.read(root / "source" / name / f"{name}.ipynb", as_version=4)
+        lines = []
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
+                lines += [ln.strip() for ln in cell.source.splitlines()
+                          if len(ln.strip()) >= 12 and not ln.strip().startswith("###")]
+        out[name] = lines
+    return out
+
+
+def _hidden_lines(root: Path) -> list[str]:
+    return [ln for name in EXERCISES for ln in feedback.all_hidden_lines(root, name)
+            if len(ln) >= 12]
+
+
+def test_honest_submissions_score_as_stock_nbgrader_cell_by_cell(course, graded, tmp_path):
+    _, _, pristine = course
+    root, _ = graded
+    stock = tmp_path / "stock"
+    shutil.copytree(pristine, stock)
+    _write_config(stock)
+    for student in ATTACKS:
+        shutil.rmtree(stock / "submitted" / student)
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    for name in EXERCISES:
+        res = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", name, "--force",
+                              "--Execute.timeout=8"], cwd=stock, capture_output=True,
+                             text=True, env=env)
+        assert res.returncode == 0, res.stderr[-3000:]
+    ours, theirs = _cell_scores(root, HONEST), _cell_scores(stock, HONEST)
+    assert theirs and ours == theirs
+    honest = _autograded_points(root, "honest")
+    assert all(points > 0 for points in honest.values()), honest
+
+
+@pytest.mark.parametrize("attack", ATTACKS)
+def test_attacks_with_every_answer_wrong_get_no_marks(graded, attack):
+    root, _ = graded
+    assert _autograded_points(root, attack) == dict.fromkeys(EXERCISES, 0)
+
+
+def test_the_student_kernel_never_received_a_test_cell(graded):
+    """Every execute_request any student kernel got, recorded in that kernel: no line of any
+    test cell (visible or hidden) was ever in one; the tests' calls are requests of
+    ``grading.crossing.serve`` with data."""
+    root, log = graded
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len({r["pid"] for r in records}) >= len(EXERCISES) * (len(HONEST) + len(ATTACKS))
+    sent = "\n".join(json.dumps(r) for r in records)
+    codes = "\n".join(r["content"]["code"] for r in records)
+    assert "crossing" in codes  # the instrument saw the tests' calls too
+    lines = [ln for found in _test_sources(root).values() for ln in found]
+    assert [ln for ln in lines if ln in codes] == []
+    # The tests' arguments do reach the student's function, as data (a list of measure ids,
+    # say), so a line that is only a literal may be found in them; no statement ever is.
+    statements = [ln for ln in lines if re.search(r"\bassert\b|\bimport\b|==| = |\bfor\b", ln)]
+    assert statements and [ln for ln in statements
+                           if ln in sent or json.dumps(ln)[1:-1] in sent] == []
+
+
+def _decoded_texts(text: str) -> list[str]:
+    """The text, and what the leak attack's encodings of it would decode to."""
+    out = [text, codecs.decode(text, "rot13"), text[::-1], text.replace("\u200b", "")]
+    for blob in re.findall(r"[A-Za-z0-9+/=]{16,}", text):
+        try:
+            out.append(base64.b64decode(blob).decode("utf-8", "replace"))
+        except ValueError:
+            continue
+    return out
+
+
+def _png_texts(nb) -> list[str]:
+    out = []
+    for cell in nb.cells:
+        for o in cell.get("outputs", []):
+            png = o.get("data", {}).get("image/png")
+            if png:
+                raw = base64.b64decode(png)
+                out.append(raw.decode("latin-1"))  # tEXt chunks are plain Latin-1
+    return out
+
+
+def test_no_hidden_test_text_in_any_encoding_where_the_student_gets_anything(graded):
+    root, _ = graded
+    hidden = _hidden_lines(root)
+    assert hidden
+    for name in EXERCISES:
+        nb_path = root / "autograded" / "leak" / name / f"{name}.ipynb"
+        nb = nbformat.read(nb_path, as_version=4)
+        student_text = "\n".join(
+            o.get("text", "") + "".join(str(v) for v in o.get("data", {}).values())
+            for cell in nb.cells if not cell.metadata.get("nbgrader", {}).get("grade")
+            or cell.metadata["nbgrader"].get("solution") for o in cell.get("outputs", []))
+        assert "Z2V0X2lweXRob24" in student_text or "get_ipython" in student_text  # it ran
+        pages = sorted((root / "feedback" / "leak" / name).glob("*.html"))
+        assert pages, f"no feedback for {name}"
+        texts = [student_text, *_png_texts(nb), *(p.read_text() for p in pages)]
+        found = [h for t in texts for d in _decoded_texts(t) for h in hidden if h in d]
+        assert found == [], (name, found[:3])
+
+
+def test_failures_say_what_could_not_be_checked(graded):
+    root, _ = graded
+    errors = []
+    for student in ("always-true", "variants"):
+        for name in EXERCISES:
+            nb = nbformat.read(root / "autograded" / student / name / f"{name}.ipynb",
+                               as_version=4)
+            errors += [f"{o.ename}: {o.evalue}" for c in nb.cells for o in c.get("outputs", [])
+                       if o.output_type == "error"]
+    text = "\n".join(errors)
+    assert "ValueCannotBeChecked: this value cannot be checked" in text
+    assert "a generator" in text and "an open file" in text
+    assert "did not return within" in text or "stopped responding" in text
+    assert "object of type" in text  # the always-True object did not cross
+
+
+def test_tests_in_student_kernel_is_the_old_mode_and_the_instrument_sees_it(course, tmp_path,
+                                                                               monkeypatch):
+    """Control: in the old mode, the input-transformer attack scores (as the issue reported)
+    and the recorder sees the hidden tests arrive in the student's kernel."""
+    _, _, pristine = course
+    old = tmp_path / "old"
+    shutil.copytree(pristine, old)
+    _write_config(old)
+    log = _record_env(monkeypatch, tmp_path, "old")
+    name = EXERCISES[0]
+    assert main(["autograde", name, "--course-dir", str(old), "--students", "transformer",
+                 "--tests-in", "student-kernel", *AUTOGRADE]) == 0
+    with Gradebook(f"sqlite:///{old / 'gradebook.db'}", "upstream") as gb:
+        sub = gb.find_submission(name, "transformer")
+        assert sum(g.auto_score or 0 for nb in sub.notebooks for g in nb.grades) > 0
+    codes = "\n".join(json.loads(line)["content"]["code"]
+                      for line in log.read_text().splitlines())
+    hidden = [ln for ln in feedback.all_hidden_lines(old, name) if len(ln) >= 12]
+    assert any(h in codes for h in hidden)
