@@ -717,9 +717,19 @@ def decode_node(node, **kwargs):
 
 
 # ---- the student's side: answering the test interpreter (runs in the student's kernel) ----------
-# Everything here runs in the student's process, so nothing here is trusted: the student's code
-# may replace any of it. It only has to work for honest submissions; the test interpreter checks
-# whatever comes back.
+# The student's kernel cannot import ``grading`` (its file system holds only Python and the
+# course package), so the test interpreter sends this module's text once, as the harness
+# (``INSTALL``); it becomes the module ``_upstream_crossing`` there. Everything here runs in the
+# student's process, so nothing here is trusted: the student's code may replace any of it. It
+# only has to work for honest submissions; the test interpreter checks whatever comes back.
+
+INSTALL = ("exec(\"import sys, types\\nm = types.ModuleType('_upstream_crossing')\\n"
+           "from IPython import get_ipython\\n"
+           "k = get_ipython().kernel\\n"
+           "try:\\n    p = k.get_parent('shell')\\nexcept TypeError:\\n    p = k.get_parent()\\n"
+           "exec(compile(p['metadata']['upstream_module'], '<upstream crossing>', 'exec'), "
+           "m.__dict__)\\nsys.modules['_upstream_crossing'] = m\", {})")
+SERVE = "__import__('_upstream_crossing').serve()"
 
 _HANDLES: dict[int, object] = {}
 _COPIES = [0]
@@ -771,7 +781,9 @@ def _student_value(ns, name):
 
 def serve() -> None:
     """Answer one request of the test interpreter: read names, or call a function."""
-    ip = get_ipython()  # noqa: F821 - runs inside IPython
+    from IPython import get_ipython
+
+    ip = get_ipython()
     kernel = ip.kernel
     try:
         parent = kernel.get_parent("shell")

@@ -53,6 +53,7 @@ from traitlets import Float, Unicode
 
 from . import course_root
 from .kernels import SandboxedExecute
+from .release import SOLUTION
 
 TESTS_IN = ("test-interpreter", "student-kernel")
 DEFAULT_TESTS_IN = "test-interpreter"
@@ -123,6 +124,45 @@ def top_level_bindings(source: str) -> set[str]:
     return names
 
 
+def answer_parts(source: str) -> tuple[set[str], str]:
+    """For a source answer cell: the names its solution regions bind (what the student is asked
+    to produce), and the scaffold around them that binds other names (assignments the exercise
+    gives, such as ``plan = brief.plan_picture(response_plan, ...)`` after the answer), as code.
+
+    The test interpreter runs that scaffold itself, from the source's text, on the student's
+    answers: a test then checks what trusted code makes of the answers, not an object the
+    student's kernel built."""
+    tree = _parse(source)
+    if tree is None:
+        return top_level_bindings(source), ""
+    lines = source.splitlines()
+    regions, start = [], None
+    for number, line in enumerate(lines, 1):
+        if line.strip().startswith(SOLUTION[0]):
+            start = number
+        elif line.strip().startswith(SOLUTION[1]) and start is not None:
+            regions.append((start, number))
+            start = None
+    if not regions:
+        return top_level_bindings(source), ""
+    inside, outside = [], []
+    for node in tree.body:
+        overlaps = any(node.lineno <= b and (node.end_lineno or node.lineno) >= a
+                       for a, b in regions)
+        (inside if overlaps else outside).append(node)
+    answers = set()
+    for node in inside:
+        answers |= top_level_bindings(ast.unparse(node))
+    scaffold = []
+    for node in outside:
+        if not isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            continue
+        bound = top_level_bindings(ast.unparse(node))
+        if bound and not bound & answers:
+            scaffold.append("\n".join(lines[node.lineno - 1:node.end_lineno]))
+    return answers, "\n".join(scaffold)
+
+
 def names_used(source: str) -> tuple[set[str], set[str]]:
     """(names a cell reads, names it binds anywhere) — from its syntax tree."""
     tree = _parse(source)
@@ -157,6 +197,34 @@ def plan_cells(cells: list[TrustedCell], answers: set[str]) -> list[TrustedCell]
     return cells
 
 
+def trusted_cells(released, source, test_sources: dict[str, str], graded: set[str],
+                  solutions: set[str]) -> tuple[list[TrustedCell], set[str]]:
+    """The trusted cells in the release's order, and the answer names (see module docstring):
+    locked setup cells from the release, the scaffold of answer cells from the source, test
+    cells with their full source (``test_sources``, from the gradebook)."""
+    answer_cells = {}
+    for cell in source.cells if source is not None else []:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("solution") and meta.get("grade_id"):
+            answer_cells[meta["grade_id"]] = answer_parts(cell.source)
+    cells, answers = [], set()
+    for cell in released.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        gid = meta.get("grade_id")
+        if cell.cell_type != "code":
+            continue
+        if gid in solutions or meta.get("solution"):
+            names, scaffold = answer_cells.get(gid, (top_level_bindings(cell.source), ""))
+            answers |= names
+            if scaffold:
+                cells.append(TrustedCell("setup", f"{gid} (scaffold)", scaffold))
+        elif gid in graded and gid in test_sources:
+            cells.append(TrustedCell("test", gid, test_sources[gid]))
+        elif meta.get("locked") and not meta.get("grade") and not meta.get("solution"):
+            cells.append(TrustedCell("setup", gid or "", cell.source))
+    return plan_cells(cells, answers), answers
+
+
 def load_plan(course_dir, assignment: str, notebook: str, db_url: str) -> Plan | None:
     """The trusted cells of one notebook of an assignment: setup cells from the release
     notebook, test cells from the gradebook, in the release's order."""
@@ -176,24 +244,10 @@ def load_plan(course_dir, assignment: str, notebook: str, db_url: str) -> Plan |
         sources = {c.name: c.source for c in record.source_cells}
         graded = {c.name for c in record.grade_cells}
         solutions = {c.name for c in record.solution_cells}
-    cells, answers = [], set()
-    for cell in released.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        gid = meta.get("grade_id")
-        if cell.cell_type != "code":
-            continue
-        if gid in solutions or meta.get("solution"):
-            answers |= top_level_bindings(cell.source)
-        elif gid in graded and gid in sources:
-            cells.append(TrustedCell("test", gid, sources[gid]))
-        elif meta.get("locked") and not meta.get("grade") and not meta.get("solution"):
-            cells.append(TrustedCell("setup", gid or "", cell.source))
     source_path = course.source(assignment) / f"{notebook}.ipynb"
-    if source_path.is_file():
-        for cell in nbformat.read(source_path, as_version=4).cells:
-            if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution"):
-                answers |= top_level_bindings(cell.source)
-    return Plan(plan_cells(cells, answers), answers, course.release(assignment))
+    source = nbformat.read(source_path, as_version=4) if source_path.is_file() else None
+    cells, answers = trusted_cells(released, source, sources, graded, solutions)
+    return Plan(cells, answers, course.release(assignment))
 
 
 # ---- test kernels, forked from the test interpreter's fork server --------------------------------
@@ -260,9 +314,15 @@ class TestServer:
         import sys
 
         self.preload = list(preload)
+        from . import sandbox
+
+        # A clean environment, as the student kernels' fork server has: nothing of the
+        # grader's own variables is inherited by what runs the tests.
+        self.home = tempfile.mkdtemp(prefix="upstream-tests-home-")
         self.proc = subprocess.Popen([sys.executable, "-m", "grading.test_interpreter",
                                       *self.preload], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True, bufsize=1)
+                                     stdout=subprocess.PIPE, text=True, bufsize=1, cwd="/",
+                                     env=sandbox.clean_environment(self.home))
         self.ready = False
 
     def wait_ready(self) -> None:
@@ -289,6 +349,7 @@ class TestServer:
                 self.proc.wait(5)
             except Exception:  # noqa: BLE001
                 self.proc.kill()
+        shutil.rmtree(self.home, ignore_errors=True)
 
 
 @dataclass
@@ -441,6 +502,10 @@ class SplitExecute(SandboxedExecute):
                 index = by_id.get(trusted.grade_id) if trusted.kind == "test" else None
                 if trusted.kind == "test" and index is None:
                     continue  # deleted from the submission: not run, as in stock nbgrader
+                if getattr(self, "_stopped", None):  # the sandbox stopped this notebook
+                    if index is not None:
+                        self._not_run(self.nb.cells[index])
+                    continue
                 if trusted.fetch:
                     run_sync(_quiet)(tkc, "__import__('grading.test_interpreter', fromlist="
                                      f"['prepare']).prepare({trusted.fetch!r})", timeout + 30)
@@ -456,6 +521,21 @@ class SplitExecute(SandboxedExecute):
                 tkc.stop_channels()
             _TESTS.release(tk)
             _TESTS.refill()
+
+
+    def _not_run(self, cell) -> None:
+        from .kernels import NOT_RUN
+
+        cell.outputs = [nbformat_node(output_type="error", ename=NOT_RUN,
+                                      evalue=f"not run: {self._stopped}",
+                                      traceback=[f"{NOT_RUN}: not run: {self._stopped}"])]
+        cell.execution_count = None
+
+
+def nbformat_node(**fields):
+    from nbformat import NotebookNode
+
+    return NotebookNode(**fields)
 
 
 async def _quiet(kc, code: str, timeout: float) -> dict:

@@ -76,6 +76,8 @@ class _Link:
         # Until the subscription is made, the kernel's answers would be lost (zmq "slow
         # joiner"): wait until a kernel_info round trip is seen on both channels.
         self.kc.wait_for_ready(timeout=30)
+        with open(crossing.__file__, encoding="utf-8") as f:
+            self._install = f.read()
 
     def alive(self) -> bool:
         try:
@@ -85,15 +87,19 @@ class _Link:
             return False
 
     def request(self, payload: dict, what: str) -> tuple[dict, bool]:
-        """Send one request to the student's kernel; its reply, and whether it wrote to stderr."""
+        """Send one request to the student's kernel; its reply, and whether it wrote to stderr.
+        The first request also sends the student's side of ``grading.crossing``."""
         if self.dead:
             raise StudentKernelUnresponsive(f"this value cannot be checked: {what}: {self.dead}")
         kc = self.kc
+        code, metadata = crossing.SERVE, {"upstream_call": json.dumps(payload,
+                                                                      separators=(",", ":"))}
+        if self._install:
+            code = f"{crossing.INSTALL}\n{crossing.SERVE}"
+            metadata["upstream_module"], self._install = self._install, ""
         msg = kc.session.msg("execute_request", {
-            "code": "__import__('grading.crossing', fromlist=['serve']).serve()",
-            "silent": True, "store_history": False, "user_expressions": {},
-            "allow_stdin": False, "stop_on_error": False},
-            metadata={"upstream_call": json.dumps(payload, separators=(",", ":"))})
+            "code": code, "silent": True, "store_history": False, "user_expressions": {},
+            "allow_stdin": False, "stop_on_error": False}, metadata=metadata)
         msg_id = msg["header"]["msg_id"]
         kc.shell_channel.send(msg)
         deadline = time.monotonic() + self.call_timeout
@@ -386,6 +392,9 @@ def _child(request: dict, server_pid: int) -> None:  # pragma: no cover - runs i
 def serve(modules: list[str]) -> None:
     from . import forkserver
 
+    # Neither this server nor its children may be ptraced or have their memory read by
+    # processes of the same uid without CAP_SYS_PTRACE (student kernels at the user level).
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     failed = forkserver.preload([*modules, "grading.crossing", "jupyter_client", "zmq"])
     signal.signal(signal.SIGCHLD, forkserver._reap)
     out = sys.stdout

@@ -12,7 +12,7 @@ import pytest
 
 from course import data, notebook_files, syllabus
 from grading import crossing
-from grading.split_execution import TrustedCell, plan_cells, top_level_bindings
+from grading.split_execution import trusted_cells
 
 
 def roundtrip(value):
@@ -149,32 +149,30 @@ def test_depth_and_size_limits():
 
 def _trusted(exercise):
     nb = notebook_files.read(exercise.notebook)
-    cells, answers = [], set()
-    for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type != "code":
-            continue
-        if meta.get("solution"):
-            answers |= top_level_bindings(cell.source)
-        elif meta.get("grade"):
-            cells.append(TrustedCell("test", meta["grade_id"], cell.source))
-        elif meta.get("locked"):
-            cells.append(TrustedCell("setup", meta["grade_id"], cell.source))
-    return plan_cells(cells, answers), answers
+    meta = [c.metadata.get("nbgrader", {}) for c in nb.cells]
+    graded = {m["grade_id"] for m in meta if m.get("grade")}
+    solutions = {m["grade_id"] for m in meta if m.get("solution")}
+    tests = {m["grade_id"]: c.source for m, c in zip(meta, nb.cells, strict=True)
+             if m.get("grade") and not m.get("solution")}
+    return trusted_cells(nb, nb, tests, graded, solutions)
 
 
 def test_tests_take_answers_from_the_student_and_setup_names_from_trusted_code():
     plans = {e.id: _trusted(e) for e in syllabus.exercises()}
     fetched = {ex: {c.grade_id: set(c.fetch) for c in cells} for ex, (cells, _) in plans.items()}
     ex01 = fetched["ex01_warning_signs"]
-    assert ex01["count_factors_tests"] == {"count_factors"}  # not indicators, catalogue, pd
+    assert ex01["analyst_count_factors_tests"] == {"count_factors"}  # not indicators, pd, ...
     assert ex01["setup"] == set()
     ex03 = fetched["ex03_documentation"]
-    assert ex03["validation_tests"] == {"record_problems", "accepted"}
-    assert ex03["corroboration_tests"] == {"independent_sources", "uncorroborated"}
+    assert ex03["analyst_validation_tests"] == {"record_problems", "accepted"}
     ex04 = fetched["ex04_r2p"]
-    assert ex04["task1_tests"] == {"my_pillars"}
+    assert {"my_pillars"} <= ex04["core_pillars_tests"]
+    capstone = fetched["capstone_brief"]
+    # The capstone's pictures are built by the test interpreter from the student's answers.
+    assert "after" not in capstone["core_rebuilding"] and "exported" not in capstone["core_export"]
+    assert {"awards", "design"} <= capstone["core_rebuilding_answer (scaffold)"]
     for ex, (cells, answers) in plans.items():
         for cell in cells:
-            # Everything a test takes from the student is an answer the exercise asks for.
+            # Everything a trusted cell takes from the student is an answer the exercise asks
+            # for.
             assert set(cell.fetch) <= answers, (ex, cell.grade_id, set(cell.fetch) - answers)

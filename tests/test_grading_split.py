@@ -2,9 +2,8 @@
 submissions → autograde → feedback. Test cells run in a clean test interpreter; the student's
 kernel never receives their source, and what crosses is data.
 
-The student kernel side is instrumented: a ``sitecustomize`` (on PYTHONPATH for this test only)
-makes the kernels' fork server record every ``execute_request`` any student kernel receives, to
-a file opened before any kernel is forked (so the sandbox cannot stop the writes).
+The student kernel side is instrumented (tests/helpers/kernel_recorder.py): every
+``execute_request`` any student kernel receives is recorded inside that kernel.
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ from nbgrader.api import Gradebook
 from course import syllabus
 from grading import course_root, feedback, release
 from grading.__main__ import main
-from tests.helpers import split_attacks
+from tests.helpers import kernel_recorder, split_attacks
 
 pytestmark = [pytest.mark.slow]
 EXERCISES = [e.id for e in syllabus.exercises()]
@@ -35,22 +34,6 @@ AUTOGRADE = ["--workers", "2", "--cell-timeout", "8", "--timeout", "240", "--mem
 HONEST = ("honest", "partial")
 ATTACKS = tuple(split_attacks.ATTACKS)
 
-RECORDER = '''
-import json, os, sys
-_log = os.environ.get("UPSTREAM_RECORD_STUDENT_REQUESTS")
-if _log and "grading.forkserver" in getattr(sys, "orig_argv", []):
-    _fd = os.open(_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    import ipykernel.kernelbase as _kb
-    _orig = _kb.Kernel.execute_request
-
-    async def execute_request(self, stream, ident, parent):
-        record = {"pid": os.getpid(), "content": parent.get("content"),
-                  "metadata": parent.get("metadata")}
-        os.write(_fd, (json.dumps(record, default=str) + "\\n").encode())
-        return await _orig(self, stream, ident, parent)
-
-    _kb.Kernel.execute_request = execute_request
-'''
 
 
 def _answered(source_nb, release_nb, leave_out: int | None):
@@ -87,26 +70,11 @@ def course(tmp_path_factory):
     return base, root, pristine
 
 
-def _record_env(monkeypatch, base: Path, tag: str) -> Path:
-    hook = base / f"hook-{tag}"
-    hook.mkdir(exist_ok=True)
-    (hook / "sitecustomize.py").write_text(RECORDER)
-    log = base / f"student-requests-{tag}.jsonl"
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
-        [str(hook), *filter(None, [os.environ.get("PYTHONPATH")])]))
-    monkeypatch.setenv("UPSTREAM_RECORD_STUDENT_REQUESTS", str(log))
-    return log
-
-
 @pytest.fixture(scope="module")
 def graded(course, tmp_path_factory):
     base, root, _ = course
-    mp = pytest.MonkeyPatch()
-    try:
-        log = _record_env(mp, base, "split")
+    with kernel_recorder.recording(root, base) as log:
         assert main(["autograde", *EXERCISES, "--course-dir", str(root), *AUTOGRADE]) == 0
-    finally:
-        mp.undo()
     for name in EXERCISES:
         main(["feedback", name, "--course-dir", str(root)])
     return root, log
@@ -152,8 +120,8 @@ def _test_sources(root: Path) -> dict[str, list[str]]:
 
 
 def _hidden_lines(root: Path) -> list[str]:
-    return [ln for name in EXERCISES for ln in feedback.all_hidden_lines(root, name)
-            if len(ln) >= 12]
+    course = course_root.CourseRoot(root)
+    return sorted({s for name in EXERCISES for s in feedback.secrets(course, name)})
 
 
 def test_honest_submissions_score_as_stock_nbgrader_cell_by_cell(course, graded, tmp_path):
@@ -187,7 +155,7 @@ def test_the_student_kernel_never_received_a_test_cell(graded):
     test cell (visible or hidden) was ever in one; the tests' calls are requests of
     ``grading.crossing.serve`` with data."""
     root, log = graded
-    records = [json.loads(line) for line in log.read_text().splitlines()]
+    records = kernel_recorder.requests(log)
     assert len({r["pid"] for r in records}) >= len(EXERCISES) * (len(HONEST) + len(ATTACKS))
     sent = "\n".join(json.dumps(r) for r in records)
     codes = "\n".join(r["content"]["code"] for r in records)
@@ -238,7 +206,8 @@ def test_no_hidden_test_text_in_any_encoding_where_the_student_gets_anything(gra
         pages = sorted((root / "feedback" / "leak" / name).glob("*.html"))
         assert pages, f"no feedback for {name}"
         texts = [student_text, *_png_texts(nb), *(p.read_text() for p in pages)]
-        found = [h for t in texts for d in _decoded_texts(t) for h in hidden if h in d]
+        found = [h for t in texts for d in _decoded_texts(t)
+                 for h in feedback.shows_secret(d, hidden)]
         assert found == [], (name, found[:3])
 
 
@@ -258,22 +227,20 @@ def test_failures_say_what_could_not_be_checked(graded):
     assert "object of type" in text  # the always-True object did not cross
 
 
-def test_tests_in_student_kernel_is_the_old_mode_and_the_instrument_sees_it(course, tmp_path,
-                                                                               monkeypatch):
+def test_tests_in_student_kernel_is_the_old_mode_and_the_instrument_sees_it(course, tmp_path):
     """Control: in the old mode, the input-transformer attack scores (as the issue reported)
     and the recorder sees the hidden tests arrive in the student's kernel."""
     _, _, pristine = course
     old = tmp_path / "old"
     shutil.copytree(pristine, old)
     _write_config(old)
-    log = _record_env(monkeypatch, tmp_path, "old")
     name = EXERCISES[0]
-    assert main(["autograde", name, "--course-dir", str(old), "--students", "transformer",
-                 "--tests-in", "student-kernel", *AUTOGRADE]) == 0
+    with kernel_recorder.recording(old, tmp_path) as log:
+        assert main(["autograde", name, "--course-dir", str(old), "--students", "transformer",
+                     "--tests-in", "student-kernel", *AUTOGRADE]) == 0
     with Gradebook(f"sqlite:///{old / 'gradebook.db'}", "upstream") as gb:
         sub = gb.find_submission(name, "transformer")
         assert sum(g.auto_score or 0 for nb in sub.notebooks for g in nb.grades) > 0
-    codes = "\n".join(json.loads(line)["content"]["code"]
-                      for line in log.read_text().splitlines())
-    hidden = [ln for ln in feedback.all_hidden_lines(old, name) if len(ln) >= 12]
-    assert any(h in codes for h in hidden)
+    codes = "\n".join(r["content"]["code"] for r in kernel_recorder.requests(log))
+    hidden = feedback.secrets(course_root.CourseRoot(old), name)
+    assert feedback.shows_secret(codes, hidden)
