@@ -1,12 +1,12 @@
-"""Record every ``execute_request`` a student kernel receives, inside that kernel (test only).
+"""Record every ``execute_request`` sent to a student kernel, at its sockets (test only).
 
-The student kernels are forks of ``grading.forkserver``, which runs with a clean environment, so
-nothing can be handed to it through variables. For the length of a ``with recording(...)``, a
-``.pth`` file in this interpreter's site-packages makes every *new* fork server whose parent (a
-grading worker) was started for ``course_dir`` patch ipykernel's ``execute_request`` before it
-forks any kernel: each request is appended, as JSON, to a log file opened before the fork (the
-fork server's "close every other file" step is told to keep that one). No other process is
-affected, and the file is removed afterwards.
+For the length of a ``with recording(...)``, a ``.pth`` file in this interpreter's site-packages
+patches jupyter_client's ``Session.send`` in the processes that talk to student kernels for
+``course_dir``: the grading worker (nbclient runs the student's cells) and the test interpreter's
+fork server, whose kernels inherit the patch (they call the student's functions). Every
+``execute_request`` sent on a socket whose endpoint is a student kernel's (not a test
+interpreter's) is appended, as JSON, to the log: everything those kernels were ever asked to
+run. No other process is affected, and the ``.pth`` file is removed afterwards.
 """
 
 from __future__ import annotations
@@ -20,46 +20,46 @@ from pathlib import Path
 RECORDER = r'''
 import json, os, sys
 _conf = json.load(open(CONF))
-_parent = open(f"/proc/{os.getppid()}/cmdline", "rb").read().decode("utf-8", "replace")
-if _conf["course_dir"] in _parent:
-    _fd = os.open(_conf["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
-    _closerange = os.closerange
+_worker = "grading.worker" in sys.orig_argv
+_who = open(f"/proc/{os.getpid() if _worker else os.getppid()}/cmdline",
+            "rb").read().decode("utf-8", "replace")
+if _conf["course_dir"] in _who and not getattr(sys, "_upstream_recording", False):
+    sys._upstream_recording = True
+    import zmq
+    from jupyter_client import session as _session
+    _send = _session.Session.send
 
-    def closerange(low, high):
-        if low <= _fd < high:
-            _closerange(low, _fd)
-            _closerange(_fd + 1, high)
-        else:
-            _closerange(low, high)
+    def send(self, stream, msg_or_type, content=None, *args, **kwargs):
+        msg = _send(self, stream, msg_or_type, content, *args, **kwargs)
+        try:
+            endpoint = stream.getsockopt(zmq.LAST_ENDPOINT).decode()
+        except Exception:
+            endpoint = ""
+        if (isinstance(msg, dict) and msg.get("msg_type") == "execute_request"
+                and "upstream-tests-" not in endpoint):
+            record = {"pid": os.getpid(), "endpoint": endpoint, "content": msg.get("content"),
+                      "metadata": msg.get("metadata")}
+            with open(_conf["log"], "a") as f:
+                f.write(json.dumps(record, default=str) + "\n")
+        return msg
 
-    os.closerange = closerange
-    import ipykernel.kernelbase as _kb
-    _orig = _kb.Kernel.execute_request
-
-    async def execute_request(self, stream, ident, parent):
-        record = {"pid": os.getpid(), "content": parent.get("content"),
-                  "metadata": parent.get("metadata")}
-        os.write(_fd, (json.dumps(record, default=str) + "\n").encode())
-        return await _orig(self, stream, ident, parent)
-
-    _kb.Kernel.execute_request = execute_request
+    _session.Session.send = send
 '''
 
 
 @contextlib.contextmanager
 def recording(course_dir: Path, folder: Path):
-    """Yields the log file: one JSON line per execute_request a student kernel received."""
+    """Yields the log file: one JSON line per execute_request sent to a student kernel."""
     tag = uuid.uuid4().hex[:12]
     log = folder / f"student-requests-{tag}.jsonl"
     conf = folder / f"recorder-{tag}.json"
     script = folder / f"recorder-{tag}.py"
     conf.write_text(json.dumps({"course_dir": str(course_dir), "log": str(log)}))
     script.write_text(RECORDER.replace("CONF", repr(str(conf))))
-    for path in (folder, conf, script):
-        path.chmod(0o755 if path.is_dir() else 0o644)
     pth = Path(sysconfig.get_paths()["purelib"]) / f"upstream_test_recorder_{tag}.pth"
-    pth.write_text(f"import sys; exec(open({str(script)!r}).read()) if 'grading.forkserver' "
-                   "in getattr(sys, 'orig_argv', ()) else None\n")
+    pth.write_text(f"import sys; exec(open({str(script)!r}).read(), {{}}) if {{'grading.worker', "
+                   "'grading.test_interpreter'} & set(getattr(sys, 'orig_argv', ())) "
+                   "else None\n")
     try:
         yield log
     finally:
