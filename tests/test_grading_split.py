@@ -2,8 +2,8 @@
 submissions → autograde → feedback. Test cells run in a clean test interpreter; the student's
 kernel never receives their source, and what crosses is data.
 
-The student kernel side is instrumented (tests/helpers/kernel_recorder.py): every
-``execute_request`` any student kernel receives is recorded inside that kernel.
+Instrumented at the student kernels' sockets (tests/helpers/kernel_recorder.py): every
+``execute_request`` the worker or the test interpreter sends to a student kernel is recorded.
 """
 
 from __future__ import annotations
@@ -151,9 +151,8 @@ def test_attacks_with_every_answer_wrong_get_no_marks(graded, attack):
 
 
 def test_the_student_kernel_never_received_a_test_cell(graded):
-    """Every execute_request any student kernel got, recorded in that kernel: no line of any
-    test cell (visible or hidden) was ever in one; the tests' calls are requests of
-    ``grading.crossing.serve`` with data."""
+    """Every execute_request sent to any student kernel: no line of any test cell (visible or
+    hidden) was ever in one; the tests' calls are requests of the crossing harness, with data."""
     root, log = graded
     records = kernel_recorder.requests(log)
     assert len({r["pid"] for r in records}) >= len(EXERCISES) * (len(HONEST) + len(ATTACKS))
