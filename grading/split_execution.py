@@ -18,9 +18,10 @@ nbgrader's SaveAutoGrades, feedback and the rest work unchanged.
 
 Where a test's names come from:
 
-* names the exercise asks the student to produce (bound at the top level of the *source*
-  notebook's solution cells, e.g. ``count_factors``, ``accepted``, ``my_pillars``): from the
-  student's kernel, fetched right before each test cell that uses them;
+* names the exercise asks the student to produce (bound inside the solution regions of the
+  *source* notebook's answer cells, e.g. ``count_factors``, ``accepted``, ``my_pillars``): from
+  the student's kernel, as they were where the test cell stands (a snapshot the student's kernel
+  takes there, asked for by name only), fetched right before the test cell runs;
 * names bound by the trusted cells run so far (setup cells such as ``indicators = data.load(...)``,
   earlier test cells, the test's own assignments and imports): the test interpreter's own, even if
   the student rebound them in their kernel;
@@ -454,7 +455,7 @@ class SplitExecute(SandboxedExecute):
     def preprocess(self, nb, resources=None, km=None):
         from . import kernels
 
-        self._split = None
+        self._split, self._installed = None, False
         if self.tests_in == "test-interpreter" and kernels._POOL is not None:
             plan = self._plan(resources)
             if plan is not None and plan.cells:
@@ -474,11 +475,29 @@ class SplitExecute(SandboxedExecute):
             return super().preprocess_cell(cell, resources, index)
         if index in self._split_index:
             cell.outputs, cell.execution_count = [], None  # never sent to the student's kernel
+            self._snapshot(self._split_index[index])
         else:
             cell, resources = super().preprocess_cell(cell, resources, index)
         if index == len(self.nb.cells) - 1:
             self._run_tests()
         return cell, resources
+
+    def _snapshot(self, grade_id: str) -> None:
+        """Where a test cell stands, have the student's kernel keep the names the test will
+        take, as they are now (the request holds names only, never the test's code)."""
+        names = next((c.fetch for c in self._split.cells if c.grade_id == grade_id), [])
+        if not names or getattr(self, "_stopped", None):
+            return
+        from . import crossing
+
+        code, metadata = crossing.SERVE, {"upstream_call": json.dumps(
+            {"op": "snapshot", "tag": grade_id, "names": names})}
+        if not getattr(self, "_installed", False):
+            with open(crossing.__file__, encoding="utf-8") as f:
+                metadata["upstream_module"] = f.read()
+            code = f"{crossing.INSTALL}\n{crossing.SERVE}"
+            self._installed = True
+        run_sync(_quiet)(self.kc, code, min(10, self.call_timeout or self.timeout or 30), metadata)
 
     def _run_tests(self) -> None:
         """The trusted cells, in the test interpreter; outputs into the notebook's test cells."""
@@ -495,7 +514,8 @@ class SplitExecute(SandboxedExecute):
             timeout = self.call_timeout or self.timeout or 30
             run_sync(_quiet)(tkc, "__import__('grading.test_interpreter', fromlist=['attach'])"
                              f".attach(__import__('json').loads({json.dumps(info)!r}), "
-                             f"{int(student_km.provisioner.pid)}, {float(timeout)!r})", 60)
+                             f"{int(student_km.provisioner.pid)}, {float(timeout)!r}, "
+                             f"installed={bool(getattr(self, '_installed', False))})", 60)
             by_id = {gid: i for i, gid in self._split_index.items()}
             self.km, self.kc = tk.km, tkc
             for trusted in plan.cells:
@@ -507,8 +527,10 @@ class SplitExecute(SandboxedExecute):
                         self._not_run(self.nb.cells[index])
                     continue
                 if trusted.fetch:
+                    tag = trusted.grade_id if trusted.kind == "test" else ""
                     run_sync(_quiet)(tkc, "__import__('grading.test_interpreter', fromlist="
-                                     f"['prepare']).prepare({trusted.fetch!r})", timeout + 30)
+                                     f"['prepare']).prepare({trusted.fetch!r}, {tag!r})",
+                                     timeout + 30)
                 if trusted.kind == "setup":
                     run_sync(_quiet)(tkc, trusted.source, self.timeout or 60)
                     continue
@@ -538,9 +560,14 @@ def nbformat_node(**fields):
     return NotebookNode(**fields)
 
 
-async def _quiet(kc, code: str, timeout: float) -> dict:
+async def _quiet(kc, code: str, timeout: float, metadata: dict | None = None) -> dict:
     """Run code in a kernel without keeping any output; the reply's content."""
-    msg_id = kc.execute(code, silent=True, store_history=False, allow_stdin=False)
+    msg = kc.session.msg("execute_request", {"code": code, "silent": True,
+                                             "store_history": False, "user_expressions": {},
+                                             "allow_stdin": False, "stop_on_error": False},
+                         metadata=metadata or {})
+    kc.shell_channel.send(msg)
+    msg_id = msg["header"]["msg_id"]
     deadline = time.monotonic() + timeout
     while True:
         remaining = deadline - time.monotonic()

@@ -62,7 +62,8 @@ class StudentKernelUnresponsive(ValueCannotBeChecked):
 class _Link:
     """The connection to one student's kernel (one per test kernel, set by ``attach``)."""
 
-    def __init__(self, connection: dict, pid: int, call_timeout: float, max_bytes: int):
+    def __init__(self, connection: dict, pid: int, call_timeout: float, max_bytes: int,
+                 installed: bool = False):
         import zmq
         from jupyter_client import BlockingKernelClient
 
@@ -76,8 +77,10 @@ class _Link:
         # Until the subscription is made, the kernel's answers would be lost (zmq "slow
         # joiner"): wait until a kernel_info round trip is seen on both channels.
         self.kc.wait_for_ready(timeout=30)
-        with open(crossing.__file__, encoding="utf-8") as f:
-            self._install = f.read()
+        self._install = ""
+        if not installed:  # the worker sends it with the first snapshot, as a rule
+            with open(crossing.__file__, encoding="utf-8") as f:
+                self._install = f.read()
 
     def alive(self) -> bool:
         try:
@@ -169,10 +172,10 @@ _LINK: _Link | None = None
 
 
 def attach(connection: dict, pid: int, call_timeout: float = 30.0,
-           max_bytes: int = crossing.MAX_BYTES) -> None:
+           max_bytes: int = crossing.MAX_BYTES, installed: bool = False) -> None:
     """Connect this test kernel to the student's kernel (called once, by the grader)."""
     global _LINK
-    _LINK = _Link(connection, pid, call_timeout, max_bytes)
+    _LINK = _Link(connection, pid, call_timeout, max_bytes, installed)
 
 
 class StudentFunction:
@@ -311,13 +314,15 @@ class _Unusable:
     __truediv__ = __float__ = __int__ = __index__ = __str__ = __format__ = _fail
 
 
-def prepare(names: list[str]) -> None:
-    """Bind ``names`` in the test's namespace to the student's values (called before a test)."""
+def prepare(names: list[str], snapshot: str = "") -> None:
+    """Bind ``names`` in the test's namespace to the student's values (called before a test):
+    as they were where the test cell stands in the notebook (``snapshot``), if taken."""
     ns = get_ipython().user_ns  # noqa: F821 - runs inside the test kernel
     if not names:
         return
     try:
-        reply, _ = _LINK.request({"op": "get", "names": list(names)}, ", ".join(names))
+        reply, _ = _LINK.request({"op": "get", "names": list(names), "snapshot": snapshot},
+                                 ", ".join(names))
         values = reply.get("values")
         if not isinstance(values, dict):
             raise ValueCannotBeChecked("the student's kernel sent back something that is not "
