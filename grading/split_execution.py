@@ -510,7 +510,7 @@ class SplitExecute(SandboxedExecute):
             _copy_release(plan.release_folder, tk.workdir)
             tkc = tk.km.client()
             tkc.start_channels()
-            run_sync(tkc.wait_for_ready)(timeout=60)
+            run_sync(tkc.wait_for_ready)(timeout=120)  # a loaded machine boots slowly
             timeout = self.call_timeout or self.timeout or 30
             run_sync(_quiet)(tkc, "__import__('grading.test_interpreter', fromlist=['attach'])"
                              f".attach(__import__('json').loads({json.dumps(info)!r}), "

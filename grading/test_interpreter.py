@@ -76,7 +76,7 @@ class _Link:
         self.kc.start_channels()
         # Until the subscription is made, the kernel's answers would be lost (zmq "slow
         # joiner"): wait until a kernel_info round trip is seen on both channels.
-        self.kc.wait_for_ready(timeout=30)
+        self.kc.wait_for_ready(timeout=60)
         self._install = ""
         if not installed:  # the worker sends it with the first snapshot, as a rule
             with open(crossing.__file__, encoding="utf-8") as f:
