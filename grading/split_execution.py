@@ -53,7 +53,7 @@ from jupyter_core.utils import run_sync
 from traitlets import Float, Unicode
 
 from . import course_root
-from .kernels import SandboxedExecute
+from .kernels import ForkedProcess, SandboxedExecute
 from .release import SOLUTION
 
 TESTS_IN = ("test-interpreter", "student-kernel")
@@ -253,55 +253,13 @@ def load_plan(course_dir, assignment: str, notebook: str, db_url: str) -> Plan |
 
 # ---- test kernels, forked from the test interpreter's fork server --------------------------------
 
-class _Forked:
-    """The bits of ``subprocess.Popen`` jupyter_client uses, for a kernel forked elsewhere."""
-
-    stdin = stdout = stderr = None
-
-    def __init__(self, pid: int):
-        self.pid, self.returncode = pid, None
-
-    def poll(self):
-        if self.returncode is None:
-            try:
-                with open(f"/proc/{self.pid}/stat") as f:
-                    if f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X"):
-                        self.returncode = -1
-            except (OSError, IndexError):
-                self.returncode = -1
-        return self.returncode
-
-    def wait(self, timeout=None):
-        end = None if timeout is None else time.monotonic() + timeout
-        while self.poll() is None:
-            if end is not None and time.monotonic() > end:
-                import subprocess
-
-                raise subprocess.TimeoutExpired(str(self.pid), timeout)
-            time.sleep(0.02)
-        return self.returncode
-
-    def send_signal(self, sig):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.pid, sig)
-
-    def terminate(self):
-        self.send_signal(signal.SIGTERM)
-
-    def kill(self):
-        try:
-            os.killpg(self.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            self.send_signal(signal.SIGKILL)
-
-
 class _TestProvisioner(LocalProvisioner):
     server = None
     request: dict = {}
 
     async def launch_kernel(self, cmd, **kwargs):
         pid = self.server.fork({**self.request, "connection_file": self.parent.connection_file})
-        self.process = _Forked(pid)
+        self.process = ForkedProcess(pid)
         self.pid = self.pgid = pid
         self.cwd = self.request["workdir"]
         return self.connection_info
