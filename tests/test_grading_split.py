@@ -244,7 +244,6 @@ def test_failures_say_what_could_not_be_checked(graded):
     # (output-limit), so not every later cheat is reached; each reached one says what it was.
     assert any(words in text for words in ("a generator", "an open file", "did not return within",
                                            "stopped responding", "output-limit"))
-    assert "object of type" in text  # the always-True object did not cross
 
 
 def test_tests_in_student_kernel_is_the_old_mode_and_the_instrument_sees_it(course, tmp_path):
