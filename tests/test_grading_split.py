@@ -29,7 +29,7 @@ from tests.helpers import kernel_recorder, split_attacks
 
 pytestmark = [pytest.mark.slow]
 EXERCISES = [e.id for e in syllabus.exercises()]
-AUTOGRADE = ["--workers", "2", "--cell-timeout", "8", "--timeout", "240", "--memory", "2048",
+AUTOGRADE = ["--tests-in", "test-interpreter", "--workers", "2", "--cell-timeout", "8", "--timeout", "240", "--memory", "2048",
              "--quiet"]
 HONEST = ("honest", "partial")
 ATTACKS = tuple(split_attacks.ATTACKS)
@@ -256,7 +256,7 @@ def test_tests_in_student_kernel_is_the_old_mode_and_the_instrument_sees_it(cour
     name = EXERCISES[0]
     with kernel_recorder.recording(old, tmp_path) as log:
         assert main(["autograde", name, "--course-dir", str(old), "--students", "transformer",
-                     "--tests-in", "student-kernel", *AUTOGRADE]) == 0
+                     *AUTOGRADE, "--tests-in", "student-kernel"]) == 0  # the last one counts
     with Gradebook(f"sqlite:///{old / 'gradebook.db'}", "upstream") as gb:
         sub = gb.find_submission(name, "transformer")
         assert sum(g.auto_score or 0 for nb in sub.notebooks for g in nb.grades) > 0
