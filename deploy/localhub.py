@@ -150,7 +150,9 @@ class LocalHub:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        survivors = self.processes()
+        # a kernel whose server has just shut it down may take a moment to exit: only what is
+        # still alive after a grace period was really left behind
+        _, survivors = psutil.wait_procs(self.processes(), timeout=15)
         self.leftovers = [" ".join(p.info["cmdline"] or [p.info["name"]]) for p in survivors]
         for proc in survivors:
             proc.kill()
