@@ -29,7 +29,7 @@ from tests.helpers import kernel_recorder, split_attacks
 
 pytestmark = [pytest.mark.slow]
 EXERCISES = [e.id for e in syllabus.exercises()]
-AUTOGRADE = ["--tests-in", "test-interpreter", "--workers", "2", "--cell-timeout", "8", "--timeout", "240", "--memory", "2048",
+AUTOGRADE = ["--tests-in", "test-interpreter", "--workers", "2", "--cell-timeout", "20", "--timeout", "480", "--memory", "2048",
              "--quiet"]
 HONEST = ("honest", "partial")
 ATTACKS = tuple(split_attacks.ATTACKS)
