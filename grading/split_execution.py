@@ -53,7 +53,7 @@ from jupyter_core.utils import run_sync
 from traitlets import Float, Unicode
 
 from . import course_root
-from .kernels import ForkedProcess, SandboxedExecute
+from .kernels import ForkedProcess, SandboxedExecute, copy_into
 from .release import SOLUTION
 
 TESTS_IN = ("test-interpreter", "student-kernel")
@@ -540,16 +540,7 @@ async def _quiet(kc, code: str, timeout: float, metadata: dict | None = None) ->
 
 
 def _copy_release(src: Path, dest: Path) -> None:
-    """The released folder's files (data the tests may read), without notebooks."""
-    if not src.is_dir():
-        return
-    for path in src.rglob("*"):
-        rel = path.relative_to(src)
-        if path.suffix == ".ipynb" or path.is_symlink() or ".ipynb_checkpoints" in rel.parts:
-            continue
-        target = dest / rel
-        if path.is_dir():
-            target.mkdir(exist_ok=True)
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, target)
+    """The released folder's files (data the tests may read), without notebooks or links:
+    the same copy the student's kernel gets of its submission."""
+    if src.is_dir():
+        copy_into(src, dest, None, None)
