@@ -82,6 +82,8 @@ def main() -> None:
     p.add_argument("--submissions", type=int, default=40)
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     p.add_argument("--assignments", help="comma-separated (default: every exercise)")
+    p.add_argument("--tests-in", choices=["test-interpreter", "student-kernel"],
+                   default="test-interpreter", help="where our test cells run (see grading)")
     p.add_argument("--keep", action="store_true", help="keep the temporary course roots")
     args = p.parse_args()
 
@@ -116,12 +118,14 @@ def main() -> None:
     for n in names:  # alternate, so both see the same background load as far as possible
         each[n] = (run([sys.executable, "-m", "nbgrader", "autograde", n, "--force"], cwd=stock),
                    run([sys.executable, "-m", "grading", "autograde", n, "--course-dir",
-                        str(ours), "--workers", str(args.workers), "--quiet"], cwd=REPO))
+                        str(ours), "--workers", str(args.workers), "--tests-in", args.tests_in,
+                        "--quiet"], cwd=REPO))
     t_stock = sum(s for s, _ in each.values())
     t_ours = sum(o for _, o in each.values())
     # The same submissions, every assignment in one `autograde` run (one start-up).
     t_together = run([sys.executable, "-m", "grading", "autograde", *names, "--course-dir",
-                      str(together), "--workers", str(args.workers), "--quiet"], cwd=REPO)
+                      str(together), "--workers", str(args.workers), "--tests-in", args.tests_in,
+                      "--quiet"], cwd=REPO)
 
     g_stock, g_ours, g_together = grades(stock), grades(ours), grades(together)
     subs = {k[:2] for k in g_stock if k[3] == "score"}
@@ -130,7 +134,7 @@ def main() -> None:
                   for s in subs)
     cells = sum(g_ours.get(k) == v for k, v in g_stock.items())
     result = {
-        "submissions": args.submissions, "per_assignment": per, "workers": args.workers,
+        "submissions": args.submissions, "tests_in": args.tests_in, "per_assignment": per, "workers": args.workers,
         "cpus": os.cpu_count(), "stock_seconds": round(t_stock, 1),
         "ours_seconds": round(t_ours, 1), "throughput_ratio": round(t_stock / t_ours, 2),
         "seconds_per_assignment_stock_ours": {n: [round(s, 1), round(o, 1)]

@@ -277,10 +277,10 @@ def parser() -> argparse.ArgumentParser:
                    help="root: own users, mounts and network namespace; user: what an ordinary "
                         "user can do; auto: root when run as root (see grading/README.md)")
     s.add_argument("--tests-in", choices=["test-interpreter", "student-kernel"],
-                   default="student-kernel",
-                   help="test-interpreter: test cells run in a clean interpreter that student "
-                        "code never touches; student-kernel: in the student's own kernel, as "
-                        "stock nbgrader (the default for now; see grading/README.md)")
+                   default="test-interpreter",
+                   help="test-interpreter (the default): test cells run in a clean interpreter "
+                        "that student code never touches; student-kernel: in the student's own "
+                        "kernel, as stock nbgrader (see grading/README.md)")
     s.add_argument("--memory", type=int, default=2048, metavar="MB",
                    help="address space per kernel (default 2048)")
     s.add_argument("--max-file", type=int, default=64, metavar="MB",

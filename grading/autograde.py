@@ -87,9 +87,8 @@ class Settings:
     cell_timeout: int | None = None  # nbgrader's Execute.timeout (per cell) if None
     level: str = field(default_factory=sandbox.default_level)
     limits: dict = field(default_factory=lambda: asdict(sandbox.Limits()))
-    # "test-interpreter" (grading.split_execution) is about 30 % slower and timed out in a CI
-    # run's end-to-end tests; until that is fixed the default stays stock nbgrader's (#19).
-    tests_in: str = "student-kernel"
+    # Test cells in a clean interpreter apart from student code (grading.split_execution, #19).
+    tests_in: str = "test-interpreter"
 
 
 def _pool_settings(course_dir, assignments: list[str], settings: Settings, index: int,

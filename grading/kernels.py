@@ -25,15 +25,17 @@ from pathlib import Path
 
 import zmq
 import zmq.asyncio
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
-from traitlets import Bool, Integer
+from traitlets import Bool, Integer, Type
 
 from . import forkserver, sandbox
+from .kernel_ready import PromptKernelClient
 from .sandbox import PoolSettings  # noqa: F401 - part of this module's interface
 
 
@@ -122,7 +124,10 @@ _CONTEXT: zmq.asyncio.Context | None = None
 
 
 class BoundedKernelManager(AsyncKernelManager):
-    """Its clients refuse messages over ``MAX_MESSAGE_BYTES``."""
+    """Its clients refuse messages over ``MAX_MESSAGE_BYTES`` and are ready without sleeping
+    (``grading.kernel_ready``)."""
+
+    client_factory = Type(PromptKernelClient, klass=AsyncKernelClient)
 
     def client(self, **kwargs):
         global _CONTEXT
@@ -274,6 +279,18 @@ def _watch_disconnects(sock) -> zmq.Socket:
     return watcher
 
 
+def _stop_watching(sock, watcher) -> None:
+    """Stop the monitor before closing its reader. libzmq's I/O thread sends monitor events with
+    a blocking send: an event for a monitor whose reader is gone (the kernel closing its end
+    as it is released) blocks that thread for good, and with it every connection the worker's
+    shared context makes later. Seen as a kernel that runs, idle, but never answers: nbclient
+    waits out its 180 s start-up limit (about one run in two with 4 workers on 2 cores, and in
+    CI's end-to-end tests)."""
+    with contextlib.suppress(zmq.ZMQError):
+        sock.disable_monitor()
+    watcher.close(linger=0)
+
+
 class SubmissionStopped(RuntimeError):
     """The submission cannot be run at all (its folder does not fit in its disk space)."""
 
@@ -319,7 +336,7 @@ class SandboxedExecute(Execute):
             return super().preprocess(nb, resources, km=kernel.km)
         finally:
             if self._monitor is not None:
-                self._monitor.close(linger=0)
+                _stop_watching(*self._monitor)
             if self.kc is not None:
                 self.kc.stop_channels()
                 self.kc = None
@@ -358,13 +375,14 @@ class SandboxedExecute(Execute):
                 cell.execution_count = None
             return cell, self.resources
         if self._monitor is None:
-            self._monitor = _watch_disconnects(self.kc.iopub_channel.socket)
+            sock = self.kc.iopub_channel.socket
+            self._monitor = (sock, _watch_disconnects(sock))
         refused = (f"output-limit: the kernel sent a single output over the "
                    f"{MAX_MESSAGE_BYTES // 1_000_000} MB the grader reads")
         try:
             result = super().preprocess_cell(cell, resources, index)
         except CellTimeoutError as exc:
-            if "IOPub" not in str(exc) or not self._monitor.poll(0):
+            if "IOPub" not in str(exc) or not self._monitor[1].poll(0):
                 raise
             # The reply came but its output did not: a message over MAX_MESSAGE_BYTES was
             # refused, and what followed it was lost while the connection was made again.
@@ -372,7 +390,7 @@ class SandboxedExecute(Execute):
             cell.outputs.append(NotebookNode(output_type="error", ename="OutputLimit",
                                              evalue=self._stopped, traceback=[self._stopped]))
             result = cell, self.resources
-        if not self._stopped and self._monitor.poll(0):
+        if not self._stopped and self._monitor[1].poll(0):
             self._stop(refused, index)  # ZMQ refused it (and reconnected) before we read it
         if not self._stopped and self._disk_full():
             self._stop(f"disk-full: the submission filled the {self._disk_mb()} MB of disk "

@@ -92,7 +92,7 @@ class DropEmptyGradingMetadata(NbGraderPreprocessor):
 # ---- configuration ------------------------------------------------------------------------------
 
 def grading_config(course_dir, cell_timeout: int | None = None,
-                   tests_in: str = "student-kernel"):
+                   tests_in: str = "test-interpreter"):
     """The course's config, with nbgrader's Execute swapped for the sandboxed one, and the test
     cells run apart from student code unless ``tests_in="student-kernel"``."""
     from .split_execution import TESTS_IN, SplitExecute

@@ -53,7 +53,7 @@ from jupyter_core.utils import run_sync
 from traitlets import Float, Unicode
 
 from . import course_root
-from .kernels import ForkedProcess, SandboxedExecute, copy_into
+from .kernels import BoundedKernelManager, ForkedProcess, SandboxedExecute, copy_into
 from .release import SOLUTION
 
 TESTS_IN = ("test-interpreter", "student-kernel")
@@ -331,9 +331,9 @@ class TestKernels:
         if self.server.proc.poll() is not None:
             self.server = TestServer(self.server.preload)
         workdir = Path(tempfile.mkdtemp(dir=self.base))
-        km = AsyncKernelManager(kernel_name="python3", transport="ipc",
-                                ip=str(workdir / "kernel"),
-                                connection_file=str(workdir / "kernel.json"))
+        km = BoundedKernelManager(kernel_name="python3", transport="ipc",
+                                  ip=str(workdir / "kernel"),
+                                  connection_file=str(workdir / "kernel.json"))
         provisioner = _TestProvisioner(kernel_id=workdir.name, kernel_spec=km.kernel_spec,
                                        parent=km)
         provisioner.server = self.server
@@ -378,6 +378,7 @@ def start(preload: list[str], base: str | None = None, limits: dict | None = Non
     global _TESTS
     if _TESTS is None:
         _TESTS = TestKernels(preload, base, limits)
+        _TESTS.refill()  # the first submission's test kernel boots while its cells run
 
 
 def stop() -> None:

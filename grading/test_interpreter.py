@@ -65,10 +65,11 @@ class _Link:
     def __init__(self, connection: dict, pid: int, call_timeout: float, max_bytes: int,
                  installed: bool = False):
         import zmq
-        from jupyter_client import BlockingKernelClient
+
+        from .kernel_ready import PromptBlockingKernelClient
 
         self.pid, self.call_timeout, self.dead = pid, call_timeout, ""
-        self.kc = BlockingKernelClient()
+        self.kc = PromptBlockingKernelClient()
         self.kc.load_connection_info(connection)
         # A message larger than this makes zmq drop it (and the connection): the student's
         # side cannot make us hold more than this in memory.
@@ -77,6 +78,9 @@ class _Link:
         # Until the subscription is made, the kernel's answers would be lost (zmq "slow
         # joiner"): wait until a kernel_info round trip is seen on both channels.
         self.kc.wait_for_ready(timeout=60)
+        self.poller = zmq.Poller()  # wakes for a message on either channel (after
+        for channel in (self.kc.iopub_channel, self.kc.shell_channel):  # any reconnect)
+            self.poller.register(channel.socket, zmq.POLLIN)
         self._install = ""
         if not installed:  # the worker sends it with the first snapshot, as a rule
             with open(crossing.__file__, encoding="utf-8") as f:
@@ -136,7 +140,7 @@ class _Link:
                     if m.get("parent_header", {}).get("msg_id") == msg_id:
                         status = m["content"].get("status", "error")
                 if not got:
-                    kc.iopub_channel.socket.poll(20)
+                    self.poller.poll(20)
         except KeyboardInterrupt:  # the test cell timed out: free the student's kernel too
             self._interrupt()
             raise

@@ -48,7 +48,7 @@ def worker_main(args: dict) -> None:
     setup.serialize_gradebook(course.lock_path)
     setup.cache_schema_checks()
     config = setup.grading_config(course_dir, args["cell_timeout"],
-                                  args.get("tests_in", "student-kernel"))
+                                  args.get("tests_in", "test-interpreter"))
     for assignment in assignments:
         if not setup.released(config, assignment):
             _send(["fatal", f"{assignment} is not in the gradebook yet: run `python -m grading "
