@@ -217,3 +217,35 @@ def test_task_count_and_exposed_folders():
     assert str(course) in exposed
     assert not any((course.parent / name).is_relative_to(f) for f in exposed
                    for name in (".git", "tests", "grading", "pyproject.toml"))
+
+
+def test_a_closed_output_monitor_does_not_stall_later_connections(tmp_path):
+    """A monitor whose reader is closed while the monitor is on makes libzmq's I/O thread
+    block on its next event; every later connection of that context then hangs (a kernel that
+    never answers). The grader turns the monitor off first. Run apart: a stuck I/O thread
+    would also hang this process's exit."""
+    scenario = f"""
+import time, zmq
+from grading import kernels
+ctx = zmq.Context()
+server, client = ctx.socket(zmq.ROUTER), ctx.socket(zmq.DEALER)
+server.bind("ipc://{tmp_path}/a")
+watcher = kernels._watch_disconnects(client)
+client.connect("ipc://{tmp_path}/a")
+client.send(b"hello")
+assert server.poll(5000)
+kernels._stop_watching(client, watcher)
+server.close(linger=0)  # a disconnection: an event, had the monitor stayed on
+time.sleep(0.5)
+later, peer = ctx.socket(zmq.DEALER), ctx.socket(zmq.ROUTER)
+peer.bind("ipc://{tmp_path}/b")
+later.connect("ipc://{tmp_path}/b")
+later.send(b"still connecting")
+print("connected" if peer.poll(5000) else "stuck", flush=True)
+"""
+    try:
+        run = subprocess.run([sys.executable, "-c", scenario], cwd=HERE.parent, capture_output=True,
+                             text=True, timeout=60)
+    except subprocess.TimeoutExpired as exc:
+        raise AssertionError("the context's I/O thread is stuck") from exc
+    assert run.stdout.strip() == "connected", run.stdout + run.stderr

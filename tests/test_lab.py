@@ -9,6 +9,7 @@ import time
 import urllib.request
 
 import pytest
+import requests
 
 from tests.helpers.lab_server import free_port, stop
 from tests.helpers.paths import ROOT
@@ -58,8 +59,22 @@ def test_make_lab_serves_the_orientation_module(tmp_path):
         assert {"@jupyterlab/lsp-extension", "@jupyterlab/notebook-extension:language-server",
                 "@jupyterlab/fileeditor-extension:language-server"} <= disabled
         assert "@jupyter/nbgrader:validate-assignment" not in disabled  # Validate stays
+
+        # Validate works; nbgrader is loaded on that first use (course/lazy_nbgrader.py), and a
+        # student version, unanswered, fails validation
+        exercise = "exercises/ex01_warning_signs/ex01_warning_signs.ipynb"
+        response = requests.post(f"http://127.0.0.1:{port}/assignments/validate",
+                                 data={"path": exercise}, timeout=120,
+                                 headers={"Authorization": f"token {token}"})
+        assert [r.status_code for r in response.history] == [307]  # kept the POST and its body
+        reply = response.json()
+        assert reply["success"], reply
+        assert reply["value"]["failed"], reply
     finally:
         stop(proc)
     # the URL it prints opens the orientation module, not a Launcher over the package
     printed = proc.stdout.read()
     assert "/lab/tree/modules/00-orientation.ipynb?token=" in printed, printed
+    lazy = printed.index("nbgrader's assignment list and validation load on first use")
+    assert lazy < printed.index("Loading the validate_assignment nbgrader serverextension")
+    assert "307 POST /assignments/validate" in printed
