@@ -26,8 +26,13 @@ import traceback
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
+# Also what every kernel otherwise imported on its own, per submission (py-spy, 2026-12-01):
+# ipykernel's debugger (debugpy), IPython's history store and traceback formatter, and pandas'
+# Styler with jinja2 (the course shows tables through it).
 ESSENTIAL = ["ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
-             "IPython.core.interactiveshell", "matplotlib_inline.backend_inline"]
+             "IPython.core.interactiveshell", "matplotlib_inline.backend_inline",
+             "ipykernel.debugger", "sqlite3", "IPython.core.ultratb", "stack_data",
+             "pandas.io.formats.style"]
 
 
 def preload(modules: list[str]) -> list[str]:
