@@ -50,7 +50,11 @@ def test_a_writer_killed_mid_write_leaves_a_consistent_store(tmp_path, delay):
     assert proc.stdout.readline().strip() == "ready"
     time.sleep(delay)
     os.kill(proc.pid, signal.SIGKILL)
-    out, _ = proc.communicate()
+    # Read through the text wrapper, not communicate(): readline may have buffered lines past
+    # "ready" (the first commits, on a loaded machine), which communicate() would not see.
+    out = proc.stdout.read()
+    proc.wait()
+    proc.stdin.close()
     assert proc.returncode == -signal.SIGKILL
     reported = [line.split() for line in out.splitlines() if line.startswith("committed")]
     with Locker(root) as lk:
