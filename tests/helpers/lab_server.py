@@ -55,14 +55,17 @@ def running_lab(root_dir: Path, token: str, start_timeout: float = 120) -> Itera
     # server on the machine: a test then opened with another test's notebooks restored in front
     # of its own. Each server gets a folder of its own, removed afterwards.
     workspaces = tempfile.mkdtemp(prefix="lab-workspaces-")
+    # The server's log goes to a file: a pipe nobody reads fills after 64 KB, and the server
+    # then blocks on its next log line, with every request (seen in CI: a module-scoped server
+    # stopped answering after several modules' page loads).
+    log = open(Path(workspaces) / "server.log", "w+")  # noqa: SIM115 - closed in finally
     proc = subprocess.Popen(
         [sys.executable, "-m", "course.serve", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
          f"--ServerApp.port={port}", f"--IdentityProvider.token={token}",
          f"--ServerApp.root_dir={root_dir}", f"--LabApp.workspaces_dir={workspaces}",
          *PRIVATE_LAB_ARGS,
          *(["--allow-root"] if os.getuid() == 0 else [])],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-        env=env)
+        stdout=log, stderr=subprocess.STDOUT, text=True, start_new_session=True, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + start_timeout
@@ -73,9 +76,11 @@ def running_lab(root_dir: Path, token: str, start_timeout: float = 120) -> Itera
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     stop(proc)
-                    raise AssertionError("JupyterLab did not start:\n" + proc.stdout.read()) from None
+                    log.seek(0)
+                    raise AssertionError("JupyterLab did not start:\n" + log.read()) from None
                 time.sleep(0.5)
         yield base
     finally:
         stop(proc)
+        log.close()
         shutil.rmtree(workspaces, ignore_errors=True)
