@@ -138,8 +138,35 @@ class BoundedKernelManager(AsyncKernelManager):
         return super().client(**kwargs)
 
 
-class KernelPool:
-    """One kernel booted ahead of need; a new one for every submission."""
+class BootedAhead:
+    """One kernel booted ahead of need; a new one for every submission. Subclasses give
+    ``_start()`` and ``release(kernel)``, and set ``ready``, ``server`` and ``base``."""
+
+    ready = None
+
+    def take(self):
+        kernel, self.ready = self.ready, None
+        if kernel is None or not run_sync(kernel.km.is_alive)():
+            if kernel is not None:
+                self.release(kernel)
+            kernel = self._start()
+        return kernel
+
+    def refill(self) -> None:
+        """Boot the next kernel now, so it is ready when the next submission comes."""
+        if self.ready is None:
+            self.ready = self._start()
+
+    def close(self) -> None:
+        if self.ready is not None:
+            self.release(self.ready)
+            self.ready = None
+        self.server.close()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+class KernelPool(BootedAhead):
+    """The student kernels of one worker (see ``BootedAhead``)."""
 
     def __init__(self, settings: PoolSettings, server: forkserver.Client | None = None):
         self.settings = settings
@@ -196,20 +223,6 @@ class KernelPool:
             else folder / "work"
         return Kernel(km, folder, work, uid, provisioner.protections)
 
-    def take(self) -> Kernel:
-        kernel = self.ready
-        if kernel is None or not run_sync(kernel.km.is_alive)():
-            if kernel is not None:
-                self.release(kernel)
-            kernel = self._start()
-        self.ready = None
-        return kernel
-
-    def refill(self) -> None:
-        """Boot the next kernel now, so it is ready when the next submission comes."""
-        if self.ready is None:
-            self.ready = self._start()
-
     def release(self, kernel: Kernel) -> None:
         with contextlib.suppress(Exception):  # a kernel that is already gone is fine
             run_sync(kernel.km.shutdown_kernel)(now=True)
@@ -218,13 +231,6 @@ class KernelPool:
         if kernel.uid is not None:
             sandbox.kill_uid(kernel.uid)
         shutil.rmtree(kernel.folder, ignore_errors=True)  # its own root went with its processes
-
-    def close(self) -> None:
-        if self.ready is not None:
-            self.release(self.ready)
-            self.ready = None
-        self.server.close()
-        shutil.rmtree(self.base, ignore_errors=True)
 
 
 _POOL: KernelPool | None = None

@@ -53,7 +53,7 @@ from jupyter_core.utils import run_sync
 from traitlets import Float, Unicode
 
 from . import course_root
-from .kernels import BoundedKernelManager, ForkedProcess, SandboxedExecute, copy_into
+from .kernels import BootedAhead, BoundedKernelManager, ForkedProcess, SandboxedExecute, copy_into
 from .release import SOLUTION
 
 TESTS_IN = ("test-interpreter", "student-kernel")
@@ -317,7 +317,7 @@ class TestKernel:
     workdir: Path
 
 
-class TestKernels:
+class TestKernels(BootedAhead):
     """One test kernel booted ahead of need; a new one for every submission."""
 
     def __init__(self, preload: list[str], base: str | None = None, limits: dict | None = None):
@@ -342,31 +342,12 @@ class TestKernels:
         run_sync(km.start_kernel)()
         return TestKernel(km, workdir)
 
-    def take(self) -> TestKernel:
-        kernel, self.ready = self.ready, None
-        if kernel is None or not run_sync(kernel.km.is_alive)():
-            if kernel is not None:
-                self.release(kernel)
-            kernel = self._start()
-        return kernel
-
-    def refill(self) -> None:
-        if self.ready is None:
-            self.ready = self._start()
-
     def release(self, kernel: TestKernel) -> None:
         with contextlib.suppress(Exception):
             run_sync(kernel.km.shutdown_kernel)(now=True)
         with contextlib.suppress(ProcessLookupError, PermissionError, TypeError, OSError):
             os.killpg(kernel.km.provisioner.pid, signal.SIGKILL)
         shutil.rmtree(kernel.workdir, ignore_errors=True)
-
-    def close(self) -> None:
-        if self.ready is not None:
-            self.release(self.ready)
-            self.ready = None
-        self.server.close()
-        shutil.rmtree(self.base, ignore_errors=True)
 
 
 _TESTS: TestKernels | None = None
