@@ -9,11 +9,13 @@ clean namespace; only already-imported library modules are shared (copy-on-write
 
 Protocol (one JSON object per line): request ``{"spec": {...}, "connection_file": "..."}`` on
 stdin, reply ``{"pid": N, "protections": [...]}`` (or with ``"error"``) on stdout, once the child has
-confined itself. EOF on stdin ends the server. The server runs with a clean environment.
+confined itself. EOF on stdin ends the server and kills the kernels still running. The server runs
+with a clean environment.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -21,6 +23,7 @@ import select
 import signal
 import sys
 import traceback
+from collections.abc import Callable
 
 # Set before numpy is imported: a BLAS thread pool would not survive fork().
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -46,6 +49,11 @@ def preload(modules: list[str]) -> list[str]:
     return failed
 
 
+# The children forked and not yet reaped. A child the server leaves behind when it ends would be
+# re-parented to PID 1, which in many containers never reaps it: it stays a zombie for good.
+_children: set[int] = set()
+
+
 def _reap(signum, frame) -> None:
     while True:
         try:
@@ -54,6 +62,47 @@ def _reap(signum, frame) -> None:
             return
         if pid == 0:
             return
+        _children.discard(pid)
+
+
+def remember_child(pid: int) -> None:
+    _children.add(pid)
+
+
+def end_children() -> None:
+    """Kill and reap every child still here: no kernel outlives the server that forked it."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    for pid in sorted(_children):
+        try:
+            # Only our own child can be waited for: a pid reaped meanwhile (and maybe reused
+            # by someone else) raises here and is left alone.
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                continue
+        except ChildProcessError:
+            continue
+        for kill in (os.killpg, os.kill):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+    _children.clear()
+
+
+def serve_forks(fork: Callable[[dict], dict], not_preloaded: list[str]) -> None:
+    """The loop of a fork server: one JSON request per line on stdin, ``fork``'s reply per
+    line on stdout. EOF on stdin ends the server, and with it every child still running."""
+    signal.signal(signal.SIGCHLD, _reap)
+    out = sys.stdout
+    out.write(json.dumps({"ready": True, "not_preloaded": not_preloaded}) + "\n")
+    out.flush()
+    for line in sys.stdin:
+        try:
+            reply = fork(json.loads(line))
+        except Exception as exc:  # noqa: BLE001 - a bad request must not end the server
+            reply = {"error": str(exc)}
+        out.write(json.dumps(reply) + "\n")
+        out.flush()
+    end_children()
 
 
 def _child(request: dict, report: int) -> None:  # pragma: no cover - runs in the fork
@@ -155,29 +204,22 @@ class Client:
         shutil.rmtree(self.home, ignore_errors=True)
 
 
-def serve(modules: list[str]) -> None:
-    failed = preload(modules)
-    signal.signal(signal.SIGCHLD, _reap)
-    out = sys.stdout
-    out.write(json.dumps({"ready": True, "not_preloaded": failed}) + "\n")
-    out.flush()
-    for line in sys.stdin:
-        try:
-            request = json.loads(line)
-            report, child_end = os.pipe()
-            pid = os.fork()
-        except Exception as exc:  # noqa: BLE001 - a bad request must not end the server
-            out.write(json.dumps({"error": str(exc)}) + "\n")
-            out.flush()
-            continue
-        if pid == 0:
-            os.close(report)
-            _child(request, child_end)
-        os.close(child_end)
-        reply = _await_report(report)
+def _fork_kernel(request: dict) -> dict:
+    report, child_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
         os.close(report)
-        out.write(json.dumps({"pid": pid, **reply}) + "\n")
-        out.flush()
+        _child(request, child_end)
+    remember_child(pid)
+    os.close(child_end)
+    try:
+        return {"pid": pid, **_await_report(report)}
+    finally:
+        os.close(report)
+
+
+def serve(modules: list[str]) -> None:
+    serve_forks(_fork_kernel, preload(modules))
 
 
 if __name__ == "__main__":

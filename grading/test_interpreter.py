@@ -405,23 +405,16 @@ def serve(modules: list[str]) -> None:
     # processes of the same uid without CAP_SYS_PTRACE (student kernels at the user level).
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     failed = forkserver.preload([*modules, "grading.crossing", "jupyter_client", "zmq"])
-    signal.signal(signal.SIGCHLD, forkserver._reap)
-    out = sys.stdout
-    out.write(json.dumps({"ready": True, "not_preloaded": failed}) + "\n")
-    out.flush()
     server_pid = os.getpid()
-    for line in sys.stdin:
-        try:
-            request = json.loads(line)
-            pid = os.fork()
-        except Exception as exc:  # noqa: BLE001 - a bad request must not end the server
-            out.write(json.dumps({"error": str(exc)}) + "\n")
-            out.flush()
-            continue
+
+    def fork(request: dict) -> dict:
+        pid = os.fork()
         if pid == 0:
             _child(request, server_pid)
-        out.write(json.dumps({"pid": pid}) + "\n")
-        out.flush()
+        forkserver.remember_child(pid)
+        return {"pid": pid}
+
+    forkserver.serve_forks(fork, failed)
 
 
 if __name__ == "__main__":

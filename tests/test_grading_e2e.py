@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -110,9 +111,19 @@ def _cell_scores(root: Path) -> dict[tuple[str, str], tuple]:
         return out
 
 
-def _grader_processes() -> list:
+def _grader_processes(settle_seconds: float = 10.0) -> list:
     """Processes left behind by sandboxed code: grader-user processes not (descended from) a
-    kernel of a fork server that is still running (another test may be grading meanwhile)."""
+    kernel of a fork server that is still running (another test may be grading meanwhile).
+    A kernel being shut down right now is given ``settle_seconds`` to go."""
+    end = time.monotonic() + settle_seconds
+    while True:
+        found = _unowned_grader_processes()
+        if not found or time.monotonic() > end:
+            return found
+        time.sleep(0.25)
+
+
+def _unowned_grader_processes() -> list:
     found = []
     for p in psutil.process_iter(["username"]):
         if not (p.info["username"] or "").startswith("upstream-grader-"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -217,6 +218,37 @@ def test_task_count_and_exposed_folders():
     assert str(course) in exposed
     assert not any((course.parent / name).is_relative_to(f) for f in exposed
                    for name in (".git", "tests", "grading", "pyproject.toml"))
+
+
+def test_a_fork_server_that_ends_takes_its_children_with_it():
+    """A kernel left running when its fork server ends would be re-parented to PID 1, which
+    in many containers never reaps it: a zombie, or a student's process, for good."""
+    child_forever = """
+import os, sys, time
+from grading import forkserver
+
+def fork(request):
+    pid = os.fork()
+    if pid == 0:
+        time.sleep(600)
+        os._exit(0)
+    forkserver.remember_child(pid)
+    return {"pid": pid}
+
+forkserver.serve_forks(fork, [])
+"""
+    server = subprocess.Popen([sys.executable, "-c", child_forever], cwd=HERE.parent,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert json.loads(server.stdout.readline())["ready"]
+        server.stdin.write("{}\n")
+        server.stdin.flush()
+        child = json.loads(server.stdout.readline())["pid"]
+        server.stdin.close()
+        assert server.wait(30) == 0
+    finally:
+        server.kill()
+    assert not os.path.exists(f"/proc/{child}"), f"child {child} outlived its fork server"
 
 
 def test_a_closed_output_monitor_does_not_stall_later_connections(tmp_path):
