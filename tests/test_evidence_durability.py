@@ -26,9 +26,9 @@ record = dict(event_start="2024-05-01", province_id="P02", act_type="forced-disp
               summary="Families left the village after threats.")
 with Locker(root) as lk:
     print("ready", flush=True)
-    if wait == "wait":  # start together with the other writer
-        sys.stdin.readline()
     for i in range(n):
+        if wait == "wait":  # each round starts together with the other writer's
+            sys.stdin.readline()
         item = lk.add_bytes(os.urandom(size), f"{name}-{i}.bin", handler=name, source="test",
                             method="generated")
         rec = lk.add_incident(dict(record, report_ref=f"{name}-{i}"), handler=name)
@@ -82,12 +82,17 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path):
     writers = [start_writer(root, name, n, 64 * 1024, wait=True) for name in ("alpha", "beta")]
     for w in writers:  # both have imported everything and opened the locker...
         assert w.stdout.readline().strip() == "ready"
-    for w in writers:  # ...then both start writing at the same moment
-        w.stdin.write("go\n")
-        w.stdin.flush()
-    outs = [w.communicate(timeout=240)[0] for w in writers]
+    outs = [[], []]
+    for _ in range(n):  # ...then, round by round, both write at the same moment. In rounds,
+        for w in writers:  # so a loaded machine cannot run one writer to its end first.
+            w.stdin.write("go\n")
+            w.stdin.flush()
+        for w, out in zip(writers, outs, strict=True):
+            out.append(w.stdout.readline())
+    outs = ["".join(out) + w.communicate(timeout=240)[0] for w, out in zip(writers, outs,
+                                                                         strict=True)]
     assert [w.returncode for w in writers] == [0, 0]
-    # Both really ran at the same time: each committed while the other was still writing.
+    # Both really wrote at the same time: their commits interleave in the custody log.
     with Locker(root) as lk:
         report = lk.verify()
         assert report.intact, report.summary()
