@@ -14,6 +14,7 @@ Settings come from the environment (defaults in brackets):
     UPSTREAM_BIND_URL     where the hub listens (put TLS in front)   [http://127.0.0.1:8000]
     UPSTREAM_SERVICE_PORT local port of the formgrader service       [9999]
     UPSTREAM_RUNTIME      environment servers run from (make runtime) [the hub's own: trials only]
+    UPSTREAM_ZYGOTE       0: every server a new interpreter, not a fork [1: forks of the zygote]
 
 Everything else is plain JupyterHub configuration: add to it below, or load this file from your
 own config with load_subconfig().
@@ -54,6 +55,15 @@ c.JupyterHub.load_roles = hub.roles(roster)
 
 # --- trainees' (and instructors' own) servers -----------------------------------------------
 c.Spawner.cmd = hub.singleuser_command()
+# Every server a fork of one process that has already imported the servers' and kernels' code
+# (deploy/zygote_spawner.py; deploy/README.md, "Sizing a class"): about half the memory per
+# trainee. UPSTREAM_ZYGOTE=0 starts each server as a new interpreter (JupyterHub's stock spawner).
+if hub.zygote_enabled():
+    import zygote_spawner
+
+    c.JupyterHub.spawner_class = zygote_spawner.ZygoteLocalProcessSpawner
+    c.HubZygote.python = str(hub.server_bin() / "python")
+    zygote_spawner.start_with_hub()
 c.Spawner.default_url = "/lab"
 c.Spawner.environment = hub.server_environment(
     roster, exchange, hub.TRAINEE_CONFIG, hub.COMMON_CONFIG

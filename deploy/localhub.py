@@ -6,7 +6,9 @@ out and for the hub tests and load benchmark.
 Differences from a real installation, all in the small config written next to the hub's data:
 anyone on the roster logs in with any password (JupyterHub's DummyAuthenticator), servers run as
 the hub's own account with homes under the work directory (SimpleLocalProcessSpawner: no
-isolation between people), and ports are random. Never expose it beyond this machine.
+isolation between people), and ports are random. Never expose it beyond this machine. Servers are
+forks of the hub's zygote as on a real hub (deploy/zygote_spawner.py), unless `zygote=False` or
+UPSTREAM_ZYGOTE=0.
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ WRAPPER = """\
 c = get_config()  # noqa
 load_subconfig({main!r})
 c.JupyterHub.authenticator_class = "dummy"
-c.JupyterHub.spawner_class = "simple"
+c.JupyterHub.spawner_class = {spawner!r}
+c.HubZygote.environment = {{{marker!r}: {run_id!r}}}
 c.SimpleLocalProcessSpawner.home_dir_template = {homes!r} + "/{{username}}"
 c.JupyterHub.hub_bind_url = "http://127.0.0.1:{hub_port}"
 c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{proxy_port}"
@@ -50,7 +53,8 @@ c.JupyterHub.services.append({{"name": {admin!r}, "api_token": {token!r}}})
 c.JupyterHub.load_roles.append({{
     "name": {admin!r},
     "services": [{admin!r}],
-    "scopes": ["admin:users", "admin:servers", "access:servers", "tokens", "list:services"],
+    "scopes": ["admin:users", "admin:servers", "admin:server_state", "access:servers", "tokens",
+               "list:services"],
 }})
 """
 
@@ -70,11 +74,16 @@ class LocalHub:
     started is stopped on exit (see `leftovers`)."""
 
     def __init__(self, workdir: Path, instructors: list[str], trainees: list[str],
-                 course_id: str = "upstream", start_timeout: int = 120):
+                 course_id: str = "upstream", start_timeout: int = 120,
+                 zygote: bool | None = None):
         self.workdir = Path(workdir)
         self.roster = {"course_id": course_id, "instructors": instructors, "trainees": trainees}
         self.course_id = course_id
         self.start_timeout = start_timeout  # seconds a server may take to start (busy machines)
+        if zygote is None:
+            zygote = os.environ.get("UPSTREAM_ZYGOTE", "1").strip().lower() not in (
+                "0", "false", "no", "off")
+        self.zygote = zygote
         self.port = free_port()
         self.service_port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -98,6 +107,7 @@ class LocalHub:
             hub_port=free_port(), proxy_port=free_port(), marker=MARKER, run_id=self.run_id,
             args=["--allow-root"] if os.geteuid() == 0 else [], admin=ADMIN, token=self.token,
             start_timeout=self.start_timeout,
+            spawner="zygote_spawner.ZygoteSimpleLocalProcessSpawner" if self.zygote else "simple",
         ), encoding="utf-8")
         return config
 
@@ -112,6 +122,7 @@ class LocalHub:
             "UPSTREAM_GRADER_USER": "",
             "UPSTREAM_BIND_URL": self.url,
             "UPSTREAM_SERVICE_PORT": str(self.service_port),
+            "UPSTREAM_ZYGOTE": "1" if self.zygote else "0",
         }
 
     def start(self, timeout: float = 90) -> LocalHub:

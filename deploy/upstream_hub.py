@@ -163,6 +163,13 @@ def singleuser_command() -> list[str]:
     return [str(server_bin() / "python"), "-m", "course.serve"]
 
 
+def zygote_enabled(environ: dict[str, str] | None = None) -> bool:
+    """Are servers forked from the hub's zygote (deploy/zygote_spawner.py)? Yes unless
+    UPSTREAM_ZYGOTE is 0 (or false, no, off)."""
+    value = (os.environ if environ is None else environ).get("UPSTREAM_ZYGOTE", "1")
+    return value.strip().lower() not in ("0", "false", "no", "off")
+
+
 def grading_service(roster: Roster, *, home: Path, port: int, exchange: Path,
                     user: str = "") -> dict:
     """The course's formgrader: a shared jupyterhub-singleuser run by the hub as a service.

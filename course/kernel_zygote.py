@@ -1,0 +1,318 @@
+"""A trainee's kernels as forks of a process that has already imported them.
+
+A server forked from the hub's zygote (``course.server_zygote``) forks once more before it starts:
+that second process, the server's *kernel zygote*, already runs as the trainee with the trainee's
+environment, and holds, shared with the hub's zygote, everything a kernel imports (ipykernel,
+IPython, pandas, folium, the course). When JupyterLab starts a kernel, the server's kernel manager
+uses ``ForkedKernelProvisioner`` (jupyter_client's provisioner interface; selected by
+``deploy/jupyter/trainee/jupyter_server_config.py`` only in such a server), which asks the kernel
+zygote for a fork; the fork takes the connection file, environment and folder the server asked
+for and becomes an ``IPKernelApp``. A kernel then costs what it writes, not what it imports.
+
+The kernel is in a process group of its own, so JupyterLab's interrupt (SIGINT to the group),
+restart and shutdown work as with a kernel the server started itself. Its parent is the kernel
+zygote, which reaps it. When the server ends (its socket closes), the kernel zygote stops the
+kernels still running and ends too.
+
+Anywhere else (a server started the usual way, ``make lab``) the provisioner is not selected; if
+it is and there is no kernel zygote, or the kernel is not this interpreter's ipykernel, it starts
+the kernel as jupyter_client's ``LocalProvisioner`` does.
+
+Protocol (SOCK_SEQPACKET, one JSON object per message): ``{"argv": [...], "env": {...}, "cwd":
+"..."}`` answered with ``{"pid": N}`` (or ``{"error": "..."}``) once the fork is its own kernel.
+Only the server that forked it holds the other end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import traceback
+
+from jupyter_client.provisioning import LocalProvisioner
+
+MAX_MESSAGE = 1 << 20
+
+
+class Client:
+    """The server's side: one socket to its kernel zygote."""
+
+    def __init__(self, sock: socket.socket, pid: int):
+        self.sock, self.pid = sock, pid
+        self.sock.setblocking(False)
+        self._lock: asyncio.Lock | None = None
+
+    async def fork(self, argv: list[str], env: dict[str, str], cwd: str,
+                   timeout: float = 60) -> int:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        loop = asyncio.get_running_loop()
+        message = json.dumps({"argv": argv, "env": env, "cwd": cwd}).encode()
+        async with self._lock:
+            await loop.sock_sendall(self.sock, message)
+            reply = await asyncio.wait_for(loop.sock_recv(self.sock, MAX_MESSAGE), timeout)
+        answer = json.loads(reply or b'{"error": "the kernel zygote has ended"}')
+        if "pid" not in answer:
+            raise RuntimeError(f"could not fork a kernel: {answer.get('error')}")
+        return answer["pid"]
+
+    def alive(self) -> bool:
+        return _alive(self.pid)
+
+
+CLIENT: Client | None = None  # set in a server forked from the hub's zygote
+
+
+def start() -> None:
+    """In a server forked from the hub's zygote, before it starts (no thread yet): fork its
+    kernel zygote, and keep the socket to it in ``CLIENT``."""
+    global CLIENT
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the kernel zygote never returns
+        code = 0
+        try:
+            ours.close()
+            serve(theirs)
+        except BaseException:  # noqa: BLE001
+            traceback.print_exc()
+            code = 70
+        finally:
+            os._exit(code)
+    theirs.close()
+    CLIENT = Client(ours, pid)
+
+
+def _alive(pid: int) -> bool:
+    """Running and not a zombie (a process we did not start cannot be waited for)."""
+    try:
+        os.kill(pid, 0)
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (ProcessLookupError, FileNotFoundError):
+        return False
+    except PermissionError:
+        return True
+
+
+class ForkedProcess:
+    """The parts of ``subprocess.Popen`` jupyter_client uses, for a kernel forked by the kernel
+    zygote (not our child: its exit status is the kernel zygote's to collect)."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None and not _alive(self.pid):
+            self.returncode = 0
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        end = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if end is not None and time.monotonic() > end:
+                raise subprocess.TimeoutExpired(str(self.pid), timeout)
+            time.sleep(0.02)
+        return self.returncode
+
+    def send_signal(self, sig: int) -> None:
+        os.kill(self.pid, sig)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+
+def forkable(cmd: list[str]) -> list[str] | None:
+    """The IPKernelApp arguments of ``cmd`` if it starts this interpreter's ipykernel, else
+    None (that kernel is started the usual way)."""
+    if len(cmd) < 3 or cmd[1:3] != ["-m", "ipykernel_launcher"]:
+        return None
+    if os.path.realpath(cmd[0]) != os.path.realpath(sys.executable) and cmd[0] != "python":
+        return None
+    return list(cmd[3:])
+
+
+class ForkedKernelProvisioner(LocalProvisioner):
+    """jupyter_client's LocalProvisioner, except that an ipykernel is forked by the server's
+    kernel zygote rather than started as a new interpreter."""
+
+    forked = False
+
+    async def launch_kernel(self, cmd: list[str], **kwargs):
+        from course import server_zygote
+
+        argv = forkable(cmd)
+        env = dict(kwargs.get("env") or os.environ)
+        if (CLIENT is None or argv is None or not CLIENT.alive()
+                or server_zygote.startup_mismatch(env)):
+            self.forked = False
+            return await super().launch_kernel(cmd, **kwargs)
+        cwd = str(kwargs.get("cwd") or os.getcwd())
+        pid = await CLIENT.fork(argv, env, cwd)
+        self.forked = True
+        self.process = ForkedProcess(pid)
+        self.pid = self.pgid = pid  # the fork leads a process group of its own
+        self.cwd = cwd
+        return self.connection_info
+
+    async def send_signal(self, signum: int) -> None:
+        if not self.forked:
+            return await super().send_signal(signum)
+        if self.process:
+            try:
+                os.killpg(self.pgid, signum)
+            except ProcessLookupError:
+                pass  # already gone: the kernel manager finds that out by polling
+            except OSError:
+                self.process.send_signal(signum)
+
+    async def kill(self, restart: bool = False) -> None:
+        if not self.forked:
+            return await super().kill(restart)
+        await self.send_signal(signal.SIGKILL)
+
+    async def terminate(self, restart: bool = False) -> None:
+        if not self.forked:
+            return await super().terminate(restart)
+        await self.send_signal(signal.SIGTERM)
+
+
+# --- the kernel zygote ------------------------------------------------------------------------
+_kernels: set[int] = set()
+
+
+def _reap(signum=None, frame=None) -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        _kernels.discard(pid)
+
+
+def end_kernels(grace: float = 5.0) -> None:
+    """The server has gone: stop its kernels (TERM, then KILL), reap them."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    for pid in list(_kernels):
+        with contextlib.suppress(OSError):
+            os.killpg(pid, signal.SIGTERM)
+    end = time.monotonic() + grace
+    while _kernels and time.monotonic() < end:
+        for pid in list(_kernels):
+            with contextlib.suppress(ChildProcessError):
+                if os.waitpid(pid, os.WNOHANG)[0] != pid:
+                    continue
+            _kernels.discard(pid)
+        time.sleep(0.05)
+    for pid in list(_kernels):
+        with contextlib.suppress(OSError):
+            os.killpg(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+    _kernels.clear()
+
+
+def _kernel_child(request: dict, report: int) -> None:  # pragma: no cover - runs in a fork
+    from course import server_zygote as zygote
+
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
+    try:
+        os.setsid()  # a process group of its own: interrupts reach the kernel and its children
+        zygote.close_inherited(report)
+        os.chdir(request["cwd"])
+        env = dict(request["env"])
+        env["JPY_PARENT_PID"] = str(os.getppid())  # it ends if the kernel zygote does
+        zygote.take_environment(env)
+        zygote.reseed()
+        zygote.set_process_name("kernel")
+        import ipykernel_launcher
+
+        sys.argv = [ipykernel_launcher.__file__, *request["argv"]]
+    except BaseException:  # noqa: BLE001
+        os.write(report, json.dumps({"error": traceback.format_exc()}).encode() + b"\n")
+        os._exit(70)
+    os.write(report, b'{"ok": true}\n')
+    os.close(report)
+    code = 0
+    try:
+        from ipykernel.kernelapp import IPKernelApp
+
+        IPKernelApp.launch_instance(list(request["argv"]))
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException:  # noqa: BLE001 - the server sees a dead kernel
+        traceback.print_exc()
+        code = 70
+    zygote.exit_child(code)
+
+
+def _fork_kernel(request: dict) -> dict:
+    from course import server_zygote as zygote
+
+    report_r, report_w = os.pipe()
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
+    try:
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover
+            try:
+                os.close(report_r)
+                _kernel_child(request, report_w)
+            finally:
+                os._exit(70)
+        _kernels.add(pid)
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
+    os.close(report_w)
+    try:
+        answer = zygote.await_report(report_r)
+    finally:
+        os.close(report_r)
+    return {"pid": pid} if answer.get("ok") else {"error": answer.get("error")}
+
+
+def serve(sock: socket.socket) -> None:  # pragma: no cover - runs in the kernel zygote
+    """The kernel zygote's loop: a kernel per request, until the server's end closes."""
+    from course import server_zygote as zygote
+
+    zygote.close_inherited(sock.fileno())
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server's interrupts are not for us
+    signal.signal(signal.SIGCHLD, _reap)
+    zygote.set_process_name("kernel-zygote")
+    while True:
+        try:
+            msg = sock.recv(MAX_MESSAGE)
+        except ConnectionError:
+            break
+        if not msg:
+            break
+        try:
+            reply = _fork_kernel(json.loads(msg))
+        except Exception as exc:  # noqa: BLE001
+            reply = {"error": f"{type(exc).__name__}: {exc}"}
+        try:
+            sock.send(json.dumps(reply).encode())
+        except OSError:
+            break
+    end_kernels()
