@@ -1,12 +1,18 @@
 """Load on one JupyterHub: a class of trainees logs in and runs a module's code.
 
 Usage: ``.venv/bin/python benchmarks/hub_load.py [--users 20] [--window 60] [--seed 7]
-[--module PATH] [--json out.json]``
+[--spawners stock,zygote] [--module PATH] [--json out.json]``
 
 Three scenarios on the same hub, in one run: one trainee alone (the baseline); a class start,
 where ``--users`` trainees arrive over ``--window`` seconds at times drawn with a fixed seed (as a
 room of people opening the link at the start of a session does); and the same number all at
 once (the worst case). Each scenario's servers are stopped before the next starts.
+
+The scenarios run once per spawner of ``--spawners``, each on a fresh hub, one after the other:
+``stock`` (every server a new interpreter: JupyterHub's SimpleLocalProcessSpawner) and ``zygote``
+(every server a fork of the hub's warmed zygote, its kernels forks of the server's kernel
+zygote: deploy/zygote_spawner.py, the default). The zygote's own memory and start-up CPU are
+reported apart, as a fixed cost of the hub; its first trainee ("alone") may still wait for it.
 
 A real local hub (deploy/localhub.py: deploy/jupyterhub_config.py with the pinned proxy, dummy
 logins, local-process servers) on 127.0.0.1. Each trainee, concurrently, does what a browser
@@ -16,8 +22,10 @@ over the kernel's websocket. Reported:
 
 - login -> first output: from the login request to the first output message of the module's
   code (median and 95th percentile), and login -> whole module done;
-- memory per trainee once the module has run: their server plus kernel, RSS and USS (psutil;
-  USS leaves out memory shared with other processes, so it is what one more trainee costs);
+- memory per trainee once the module has run: their server plus kernel (and, forked, the
+  server's kernel zygote), RSS and USS (psutil; USS leaves out memory shared with other
+  processes, so it is what one more trainee costs), and USS per process kind; PSS summed over
+  every trainee's processes and the zygote is what the whole class takes;
 - CPU-seconds per trainee: their server plus kernel, from spawn to the module's end (the wait on
   a loaded hub is CPU: this is what each trainee costs the machine);
 - the baseline: the same for one trainee alone on the same hub, run first; the ratio of the
@@ -136,30 +144,57 @@ async def trainee(url: str, name: str, cells: list[str], delay: float = 0.0) -> 
     return {"user": name, "login_s": logged_in, "server_ready_s": ready, **result}
 
 
+def server_pid(hub: LocalHub, name: str) -> int:
+    """The pid of a trainee's server, from the spawner's state (the hub's API, admin:server_state):
+    a forked server's /proc/PID/cmdline and environ are its zygote's, so neither finds it."""
+    state = hub.api("GET", f"/users/{name}").json().get("servers", {}).get("", {}).get("state")
+    if not state or not state.get("pid"):
+        raise RuntimeError(f"no server pid in the hub's state for {name}: {state!r}")
+    return int(state["pid"])
+
+
+def kind(proc: psutil.Process, server: psutil.Process) -> str:
+    if proc.pid == server.pid:
+        return "server"
+    return "kernel_zygote" if proc.name() == "kernel-zygote" else "kernel"
+
+
 def memory(hub: LocalHub, name: str) -> dict:
-    """RSS and USS (bytes) and CPU-seconds of a trainee's server and every process under it
-    (the kernel)."""
-    for proc in hub.processes():
+    """RSS, USS and PSS (bytes) and CPU-seconds of a trainee's server and every process under it
+    (the kernel, and a forked server's kernel zygote); USS per kind of process."""
+    proc = psutil.Process(server_pid(hub, name))
+    procs = [proc, *proc.children(recursive=True)]
+    infos = [p.memory_full_info() for p in procs]
+    times = [p.cpu_times() for p in procs]
+    by_kind: dict[str, int] = {}
+    for p, i in zip(procs, infos, strict=True):
+        by_kind[kind(p, proc)] = by_kind.get(kind(p, proc), 0) + i.uss
+    return {"rss": sum(i.rss for i in infos), "uss": sum(i.uss for i in infos),
+            "pss": sum(i.pss for i in infos), "uss_by_kind": by_kind,
+            "cpu_s": sum(t.user + t.system for t in times)}
+
+
+def zygotes(hub: LocalHub) -> dict | None:
+    """The hub's server zygote (a fixed cost of the hub, whatever the number of trainees)."""
+    for proc in psutil.Process(hub.proc.pid).children():
         try:
-            command = " ".join(proc.cmdline())
-            if proc.environ().get("JUPYTERHUB_USER") == name and (
-                    "singleuser" in command or "course.serve" in command):
-                procs = [proc, *proc.children(recursive=True)]
-                infos = [p.memory_full_info() for p in procs]
-                times = [p.cpu_times() for p in procs]
-                return {"rss": sum(i.rss for i in infos), "uss": sum(i.uss for i in infos),
-                        "cpu_s": sum(t.user + t.system for t in times)}
+            if proc.name() == "upstream-zygote":
+                info, cpu = proc.memory_full_info(), proc.cpu_times()
+                return {"rss_mib": info.rss / 2**20, "pss_mib": info.pss / 2**20,
+                        "uss_mib": info.uss / 2**20, "cpu_s": cpu.user + cpu.system}
         except psutil.Error:
             continue
-    raise RuntimeError(f"no server process found for {name}")
+    return None
 
 
 def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
 
-def summary(runs: list[dict], mem: list[dict]) -> dict:
+def summary(runs: list[dict], mem: list[dict], zygote: dict | None = None) -> dict:
     first = [r["first_output_s"] for r in runs]
+    kinds = sorted({k for m in mem for k in m["uss_by_kind"]})
+    class_pss = sum(m["pss"] for m in mem) / 2**20 + (zygote["pss_mib"] if zygote else 0)
     return {
         "users": len(runs),
         "first_output_median_s": statistics.median(first),
@@ -169,7 +204,13 @@ def summary(runs: list[dict], mem: list[dict]) -> dict:
         "server_ready_median_s": statistics.median(r["server_ready_s"] for r in runs),
         "rss_per_trainee_mib": statistics.median(m["rss"] for m in mem) / 2**20,
         "uss_per_trainee_mib": statistics.median(m["uss"] for m in mem) / 2**20,
+        "uss_per_trainee_max_mib": max(m["uss"] for m in mem) / 2**20,
+        "uss_by_kind_median_mib": {k: statistics.median(m["uss_by_kind"].get(k, 0) for m in mem)
+                                   / 2**20 for k in kinds},
+        "class_pss_total_mib": class_pss,
+        "class_pss_per_trainee_mib": class_pss / len(mem),
         "cpu_s_per_trainee": statistics.median(m["cpu_s"] for m in mem),
+        "zygote": zygote,
         "errors": sorted({e for r in runs for e in r["errors"]}),
     }
 
@@ -178,7 +219,7 @@ async def load(hub: LocalHub, names: list[str], cells: list[str],
                delays: list[float] | None = None) -> dict:
     delays = delays or [0.0] * len(names)
     runs = await asyncio.gather(*(trainee(hub.url, n, cells, d) for n, d in zip(names, delays, strict=True)))
-    return summary(runs, [memory(hub, n) for n in names])
+    return summary(runs, [memory(hub, n) for n in names], zygotes(hub))
 
 
 def stop_servers(hub: LocalHub, names: list[str]) -> None:
@@ -197,20 +238,13 @@ def arrivals(users: int, window: float, seed: int) -> list[float]:
     return sorted(rng.uniform(0, window) for _ in range(users))
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--users", type=int, default=20)
-    parser.add_argument("--window", type=float, default=60.0,
-                        help="class start: trainees arrive over this many seconds")
-    parser.add_argument("--seed", type=int, default=7, help="seed of the arrival times")
-    parser.add_argument("--module", type=Path, default=MODULE)
-    parser.add_argument("--json", type=Path, help="also write the figures here")
-    args = parser.parse_args(argv)
-    cells = code_cells(args.module)
-    names = [f"trainee{i:02d}" for i in range(2 * args.users + 1)]
+def run_hub(spawner: str, args, cells: list[str], names: list[str]) -> dict:
+    """The three scenarios on a fresh hub whose servers start the ``spawner`` way."""
     alone, arriving, at_once = names[:1], names[1:args.users + 1], names[args.users + 1:]
+    load_before = psutil.getloadavg()
     with tempfile.TemporaryDirectory(prefix="hub-load-") as work:
-        hub = LocalHub(Path(work), instructors=["instructor"], trainees=names, start_timeout=900)
+        hub = LocalHub(Path(work), instructors=["instructor"], trainees=names, start_timeout=900,
+                       zygote=spawner == "zygote")
         with hub:
             hub_procs = psutil.Process(hub.proc.pid)
             baseline = asyncio.run(load(hub, alone, cells))
@@ -221,9 +255,8 @@ def main(argv: list[str] | None = None) -> int:
             loaded = asyncio.run(load(hub, at_once, cells))
             proxy = [p for p in hub_procs.children() if p.name() == "node"]
             hub_rss = sum(p.memory_info().rss for p in [hub_procs, *proxy])
-    report = {
-        "module": str(args.module.relative_to(ROOT)), "code_cells": len(cells),
-        "cpus": psutil.cpu_count(), "load_average": psutil.getloadavg(),
+    return {
+        "load_average_before": load_before, "load_average_after": psutil.getloadavg(),
         "baseline_one_trainee": baseline,
         "class_start": {"window_s": args.window, "seed": args.seed, **class_start},
         "concurrent": loaded,
@@ -231,7 +264,54 @@ def main(argv: list[str] | None = None) -> int:
         / baseline["first_output_median_s"],
         "hub_and_proxy_rss_mib": hub_rss / 2**20, "leftover_processes": hub.leftovers,
     }
+
+
+TABLE = [("server ready (median), s", "server_ready_median_s"),
+         ("login -> first output p50, s", "first_output_median_s"),
+         ("login -> first output p95, s", "first_output_p95_s"),
+         ("module done (max), s", "module_done_max_s"),
+         ("CPU-s per trainee", "cpu_s_per_trainee"),
+         ("USS per trainee (median), MiB", "uss_per_trainee_mib"),
+         ("PSS of the class / trainee, MiB", "class_pss_per_trainee_mib")]
+
+
+def table(report: dict) -> str:
+    """The figures side by side, one column per spawner and scenario."""
+    spawners = list(report["spawners"])
+    scenarios = [("alone", "baseline_one_trainee"), ("arriving", "class_start"),
+                 ("at once", "concurrent")]
+    head = [f"{sp}/{label}" for sp in spawners for label, _ in scenarios]
+    lines = [" | ".join(["figure", *head])]
+    for label, key in TABLE:
+        row = [f"{report['spawners'][sp][sc][key]:.2f}" for sp in spawners for _, sc in scenarios]
+        lines.append(" | ".join([label, *row]))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--window", type=float, default=60.0,
+                        help="class start: trainees arrive over this many seconds")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the arrival times")
+    parser.add_argument("--spawners", default="stock,zygote",
+                        help="comma-separated, run in this order: stock, zygote")
+    parser.add_argument("--module", type=Path, default=MODULE)
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args(argv)
+    spawners = [s.strip() for s in args.spawners.split(",") if s.strip()]
+    unknown = sorted(set(spawners) - {"stock", "zygote"})
+    if unknown or not spawners:
+        parser.error(f"--spawners: unknown {unknown}; use stock, zygote or both")
+    cells = code_cells(args.module)
+    names = [f"trainee{i:02d}" for i in range(2 * args.users + 1)]
+    report = {
+        "module": str(args.module.relative_to(ROOT)), "code_cells": len(cells),
+        "cpus": psutil.cpu_count(), "users": args.users,
+        "spawners": {sp: run_hub(sp, args, cells, names) for sp in spawners},
+    }
     print(json.dumps(report, indent=2))
+    print(table(report))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2), encoding="utf-8")
