@@ -26,6 +26,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import ctypes
+import hmac
 import importlib
 import importlib.util
 import json
@@ -60,31 +61,75 @@ class StudentKernelUnresponsive(ValueCannotBeChecked):
 # ---- the runtime inside the test kernel ----------------------------------------------------------
 
 class _Link:
-    """The connection to one student's kernel (one per test kernel, set by ``attach``)."""
+    """The connection to one student's kernel (one per test kernel, set by ``attach``).
+
+    Requests go over the student kernel's own channel (``crossing.listen``) where it has one,
+    else as cells (``crossing.SERVE``) over the kernel's shell channel."""
 
     def __init__(self, connection: dict, pid: int, call_timeout: float, max_bytes: int,
                  installed: bool = False):
-        import zmq
-
-        from .kernel_ready import PromptBlockingKernelClient
-
-        self.pid, self.call_timeout, self.dead = pid, call_timeout, ""
-        self.kc = PromptBlockingKernelClient()
-        self.kc.load_connection_info(connection)
-        # A message larger than this makes zmq drop it (and the connection): the student's
-        # side cannot make us hold more than this in memory.
-        self.kc.context.setsockopt(zmq.MAXMSGSIZE, max_bytes)
-        self.kc.start_channels()
-        # Until the subscription is made, the kernel's answers would be lost (zmq "slow
-        # joiner"): wait until a kernel_info round trip is seen on both channels.
-        self.kc.wait_for_ready(timeout=60)
-        self.poller = zmq.Poller()  # wakes for a message on either channel (after
-        for channel in (self.kc.iopub_channel, self.kc.shell_channel):  # any reconnect)
-            self.poller.register(channel.socket, zmq.POLLIN)
+        self.connection, self.pid, self.call_timeout, self.dead = connection, pid, call_timeout, ""
+        self.max_bytes, self.key = max_bytes, str(connection.get("key", "")).encode()
+        self.kc = self.channel = None
+        self.requests = 0
         self._install = ""
         if not installed:  # the worker sends it with the first snapshot, as a rule
             with open(crossing.__file__, encoding="utf-8") as f:
                 self._install = f.read()
+        else:
+            self._open_channel()
+
+    def _open_channel(self) -> None:
+        import zmq
+
+        path = f"{self.connection.get('ip', '')}{crossing.CHANNEL_SUFFIX}"
+        if self.connection.get("transport") != "ipc" or not os.path.exists(path):
+            return
+        sock = zmq.Context.instance().socket(zmq.DEALER)
+        sock.setsockopt(zmq.LINGER, 0)
+        # A message larger than this makes zmq drop it (and the connection): the student's
+        # side cannot make us hold more than this in memory.
+        sock.setsockopt(zmq.MAXMSGSIZE, self.max_bytes)
+        sock.connect(f"ipc://{path}")
+        self.channel = sock
+        # A kernel that can no longer take a new connection (its memory used up by the
+        # student's code, say) is asked through cells instead, as it still can be.
+        if not self._answers_ping(2.0):
+            sock.close(linger=0)
+            self.channel = None
+
+    def _answers_ping(self, seconds: float) -> bool:
+        self.requests += 1
+        body = json.dumps({"op": "ping", "id": self.requests}).encode()
+        self.channel.send_multipart([crossing.sign(self.key, body), body])
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            if self.channel.poll(left * 1000):
+                frames = self.channel.recv_multipart()
+                reply = _parse(frames[-1]) if len(frames) == 2 and hmac.compare_digest(
+                    crossing.sign(self.key, frames[1]), frames[0]) else None
+                if isinstance(reply, dict) and reply.get("id") == self.requests:
+                    return True
+        return False
+
+    def _kernel_client(self):
+        if self.kc is None:
+            import zmq
+
+            from .kernel_ready import PromptBlockingKernelClient
+
+            kc = PromptBlockingKernelClient()
+            kc.load_connection_info(self.connection)
+            kc.context.setsockopt(zmq.MAXMSGSIZE, self.max_bytes)
+            kc.start_channels()
+            # Until the subscription is made, the kernel's answers would be lost (zmq "slow
+            # joiner"): wait until a kernel_info round trip is seen on both channels.
+            kc.wait_for_ready(timeout=60)
+            self.poller = zmq.Poller()  # wakes for a message on either channel (after
+            for channel in (kc.iopub_channel, kc.shell_channel):  # any reconnect)
+                self.poller.register(channel.socket, zmq.POLLIN)
+            self.kc = kc
+        return self.kc
 
     def alive(self) -> bool:
         try:
@@ -98,10 +143,58 @@ class _Link:
         The first request also sends the student's side of ``grading.crossing``."""
         if self.dead:
             raise StudentKernelUnresponsive(f"this value cannot be checked: {what}: {self.dead}")
-        kc = self.kc
+        self.requests += 1
+        deadline = time.monotonic() + self.call_timeout
+        try:
+            if self.channel is not None:
+                reply, stderr = self._over_channel(payload, what, deadline)
+            else:
+                reply, stderr = self._as_cell(payload, what, deadline)
+        except KeyboardInterrupt:  # the test cell timed out: free the student's kernel too
+            self._interrupt()
+            raise
+        if reply is None:
+            raise ValueCannotBeChecked(f"this value cannot be checked: {what}: the student's "
+                                       "kernel sent no value back")
+        if not isinstance(reply, dict) or reply.get("v") != crossing.VERSION or not isinstance(
+                reply.get("reply"), dict):
+            raise ValueCannotBeChecked(f"this value cannot be checked: {what}: the student's "
+                                       "kernel sent back something that is not a value")
+        return reply["reply"], stderr or reply.get("stderr") is True
+
+    def _waited_too_long(self, what: str, deadline: float) -> None:
+        if time.monotonic() > deadline:
+            self._interrupt()
+            raise StudentKernelUnresponsive(
+                f"this value cannot be checked: {what} did not return within "
+                f"{self.call_timeout:g} s")
+        if not self.alive():
+            self.dead = "the student's kernel is no longer running"
+            raise StudentKernelUnresponsive(f"this value cannot be checked: {what}: "
+                                            f"{self.dead}")
+
+    def _over_channel(self, payload: dict, what: str, deadline: float):
+        body = json.dumps({**payload, "id": self.requests}, separators=(",", ":")).encode()
+        self.channel.send_multipart([crossing.sign(self.key, body), body])
+        while True:
+            self._waited_too_long(what, deadline)
+            if not self.channel.poll(100):
+                continue
+            frames = self.channel.recv_multipart()
+            if len(frames) != 2 or not hmac.compare_digest(crossing.sign(self.key, frames[1]),
+                                                           frames[0]):
+                continue
+            reply = _parse(frames[1])
+            if isinstance(reply, dict) and reply.get("id") not in (None, self.requests):
+                continue  # the late answer to a request that timed out
+            return reply, False
+
+    def _as_cell(self, payload: dict, what: str, deadline: float):
+        kc = self._kernel_client()
         code, metadata = crossing.SERVE, {"upstream_call": json.dumps(payload,
                                                                       separators=(",", ":"))}
-        if self._install:
+        installing = bool(self._install)
+        if installing:
             code = f"{crossing.INSTALL}\n{crossing.SERVE}"
             metadata["upstream_module"], self._install = self._install, ""
         msg = kc.session.msg("execute_request", {
@@ -109,67 +202,61 @@ class _Link:
             "allow_stdin": False, "stop_on_error": False}, metadata=metadata)
         msg_id = msg["header"]["msg_id"]
         kc.shell_channel.send(msg)
-        deadline = time.monotonic() + self.call_timeout
         doc, status, stderr, idle = None, None, False, False
-        try:
-            while status is None or not idle:
-                if time.monotonic() > deadline:
-                    self._interrupt()
-                    raise StudentKernelUnresponsive(
-                        f"this value cannot be checked: {what} did not return within "
-                        f"{self.call_timeout:g} s")
-                if not self.alive():
-                    self.dead = "the student's kernel is no longer running"
-                    raise StudentKernelUnresponsive(f"this value cannot be checked: {what}: "
-                                                    f"{self.dead}")
-                got = False
-                if kc.iopub_channel.msg_ready():
-                    got = True
-                    m = kc.iopub_channel.get_msg(timeout=0)
-                    if m.get("parent_header", {}).get("msg_id") == msg_id:
-                        kind, content = m["header"]["msg_type"], m["content"]
-                        if kind == "stream" and content.get("name") == "stderr":
-                            stderr = True
-                        elif kind == "display_data" and crossing.MIME in content.get("data", {}):
-                            doc = content["data"][crossing.MIME]
-                        elif kind == "status" and content.get("execution_state") == "idle":
-                            idle = True
-                if kc.shell_channel.msg_ready():
-                    got = True
-                    m = kc.shell_channel.get_msg(timeout=0)
-                    if m.get("parent_header", {}).get("msg_id") == msg_id:
-                        status = m["content"].get("status", "error")
-                if not got:
-                    self.poller.poll(20)
-        except KeyboardInterrupt:  # the test cell timed out: free the student's kernel too
-            self._interrupt()
-            raise
-        if doc is None:
-            raise ValueCannotBeChecked(f"this value cannot be checked: {what}: the student's "
-                                       "kernel sent no value back")
-        try:
-            reply = json.loads(doc) if isinstance(doc, str) and len(doc) <= crossing.MAX_BYTES \
-                else None
-        except (ValueError, RecursionError):
-            reply = None
-        if not isinstance(reply, dict) or reply.get("v") != crossing.VERSION or not isinstance(
-                reply.get("reply"), dict):
-            raise ValueCannotBeChecked(f"this value cannot be checked: {what}: the student's "
-                                       "kernel sent back something that is not a value")
-        return reply["reply"], stderr
+        while status is None or not idle:
+            self._waited_too_long(what, deadline)
+            got = False
+            if kc.iopub_channel.msg_ready():
+                got = True
+                m = kc.iopub_channel.get_msg(timeout=0)
+                if m.get("parent_header", {}).get("msg_id") == msg_id:
+                    kind, content = m["header"]["msg_type"], m["content"]
+                    if kind == "stream" and content.get("name") == "stderr":
+                        stderr = True
+                    elif kind == "display_data" and crossing.MIME in content.get("data", {}):
+                        doc = content["data"][crossing.MIME]
+                    elif kind == "status" and content.get("execution_state") == "idle":
+                        idle = True
+            if kc.shell_channel.msg_ready():
+                got = True
+                m = kc.shell_channel.get_msg(timeout=0)
+                if m.get("parent_header", {}).get("msg_id") == msg_id:
+                    status = m["content"].get("status", "error")
+            if not got:
+                self.poller.poll(20)
+        if installing:
+            self._open_channel()  # the module just installed opened it
+        return (None if doc is None else _parse(doc)), stderr
 
     def _interrupt(self) -> None:
         """As nbclient does on a cell timeout: interrupt the student's kernel, and see whether
         it recovers (if not, every later request fails at once instead of waiting again)."""
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(self.pid, signal.SIGINT)
+        for kill in (os.killpg, os.kill):  # the kernel is in the group of the process we know
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                kill(self.pid, signal.SIGINT)
+                break
         end = time.monotonic() + 3
         while time.monotonic() < end:
-            if self.kc.shell_channel.msg_ready():
+            if self.channel is not None:
+                if self.channel.poll(20):
+                    self.channel.recv_multipart()
+                    return
+            elif self.kc is not None and self.kc.shell_channel.msg_ready():
                 self.kc.shell_channel.get_msg(timeout=0)
                 return
-            time.sleep(0.02)
+            else:
+                time.sleep(0.02)
         self.dead = "the student's kernel stopped responding"
+
+
+def _parse(doc):
+    """A reply document as JSON, or ``False`` where it is not JSON of an acceptable size."""
+    if not isinstance(doc, (str, bytes)) or len(doc) > crossing.MAX_BYTES:
+        return False
+    try:
+        return json.loads(doc)
+    except (ValueError, RecursionError):
+        return False
 
 
 _LINK: _Link | None = None
@@ -266,10 +353,7 @@ def _import_module(name: str):
 
 
 def _decode(node, what: str):
-    try:
-        size = len(json.dumps(node))
-        if size > crossing.MAX_BYTES:
-            raise crossing.CannotCross("it is too large")
+    try:  # the size is bounded already: the document it came in was at most MAX_BYTES
         return crossing.decode_node(node, callable=StudentFunction, module=_import_module)
     except crossing.CannotCross as exc:
         raise ValueCannotBeChecked(f"this value cannot be checked: {what}: {exc}") from None

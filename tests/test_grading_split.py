@@ -161,14 +161,16 @@ def test_attacks_with_every_answer_wrong_get_no_marks(graded, attack):
 
 
 def test_the_student_kernel_never_received_a_test_cell(graded):
-    """Every execute_request sent to any student kernel: no line of any test cell (visible or
-    hidden) was ever in one; the tests' calls are requests of the crossing harness, with data."""
+    """Every request sent to any student kernel (cells, and the crossing harness's own
+    channel): no line of any test cell (visible or hidden) was ever in one; the tests' calls
+    are requests of the harness, with data."""
     root, log = graded
     records = kernel_recorder.requests(log)
     assert len({r["pid"] for r in records}) >= len(EXERCISES) * (len(HONEST) + len(ATTACKS))
     sent = "\n".join(json.dumps(r) for r in records)
-    codes = "\n".join(r["content"]["code"] for r in records)
-    assert "crossing" in codes  # the instrument saw the tests' calls too
+    codes = "\n".join(r["content"]["code"] for r in records if "content" in r)
+    assert "crossing" in codes  # the instrument saw the harness installed...
+    assert any('"op":"call"' in r.get("channel", "") for r in records)  # ...and the calls
     lines = [ln for found in _test_sources(root).values() for ln in found]
     assert [ln for ln in lines if ln in codes] == []
     # The tests' arguments do reach the student's function, as data (a list of measure ids,

@@ -1,12 +1,12 @@
-"""Record every ``execute_request`` sent to a student kernel, at its sockets (test only).
+"""Record every request sent to a student kernel, at its sockets (test only).
 
 For the length of a ``with recording(...)``, a ``.pth`` file in this interpreter's site-packages
 patches jupyter_client's ``Session.send`` in the processes that talk to student kernels for
 ``course_dir``: the grading worker (nbclient runs the student's cells) and the test interpreter's
 fork server, whose kernels inherit the patch (they call the student's functions). Every
 ``execute_request`` sent on a socket whose endpoint is a student kernel's (not a test
-interpreter's) is appended, as JSON, to the log: everything those kernels were ever asked to
-run. No other process is affected, and the ``.pth`` file is removed afterwards.
+interpreter's) is appended, as JSON, to the log, and so is every request sent on the crossing
+harness's own channel (``"channel"``: its text): everything those kernels were ever asked. No other process is affected, and the ``.pth`` file is removed afterwards.
 """
 
 from __future__ import annotations
@@ -44,12 +44,27 @@ if _conf["course_dir"] in _who and not getattr(sys, "_upstream_recording", False
         return msg
 
     _session.Session.send = send
+    _send_multipart = zmq.Socket.send_multipart
+
+    def send_multipart(self, parts, *args, **kwargs):
+        try:
+            endpoint = self.getsockopt(zmq.LAST_ENDPOINT).decode()
+        except Exception:
+            endpoint = ""
+        if endpoint.endswith("-upstream"):  # the crossing harness's own channel
+            record = {"pid": os.getpid(), "endpoint": endpoint,
+                      "channel": bytes(parts[-1]).decode("utf-8", "replace")}
+            with open(_conf["log"], "a") as f:
+                f.write(json.dumps(record) + "\n")
+        return _send_multipart(self, parts, *args, **kwargs)
+
+    zmq.Socket.send_multipart = send_multipart
 '''
 
 
 @contextlib.contextmanager
 def recording(course_dir: Path, folder: Path):
-    """Yields the log file: one JSON line per execute_request sent to a student kernel."""
+    """Yields the log file: one JSON line per request sent to a student kernel."""
     tag = uuid.uuid4().hex[:12]
     log = folder / f"student-requests-{tag}.jsonl"
     conf = folder / f"recorder-{tag}.json"
