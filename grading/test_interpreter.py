@@ -90,6 +90,7 @@ class _Link:
         # A message larger than this makes zmq drop it (and the connection): the student's
         # side cannot make us hold more than this in memory.
         sock.setsockopt(zmq.MAXMSGSIZE, self.max_bytes)
+        sock.setsockopt(zmq.RCVHWM, 4)  # nor flood us with more than a few of them
         sock.connect(f"ipc://{path}")
         self.channel = sock
         # A kernel that can no longer take a new connection (its memory used up by the
