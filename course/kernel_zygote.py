@@ -242,7 +242,7 @@ def _kernel_child(request: dict, report: int) -> None:  # pragma: no cover - run
         os.chdir(request["cwd"])
         env = dict(request["env"])
         env["JPY_PARENT_PID"] = str(os.getppid())  # it ends if the kernel zygote does
-        zygote.take_environment(env)
+        zygote.take_environment(env, zygote.SET_BY_KERNEL_IMPORTS)
         zygote.reseed()
         zygote.set_process_name("kernel")
         import ipykernel_launcher

@@ -81,12 +81,27 @@ KERNEL_MODULES = [
 STARTUP_VARIABLES_APPLIED = {"PYTHONPATH"}
 READ_AT_IMPORT = {"JUPYTERHUB_SINGLEUSER_APP", "JUPYTERHUB_SINGLEUSER_EXTENSION",
                   "IPYTHON_SUPPRESS_CONFIG_ERRORS", "PANDAS_FUTURE"}
+READ_AT_IMPORT_PREFIXES = ("PYTHON", "PYDEVD_")  # the interpreter's; debugpy's (ipykernel's)
 
 
 def startup_mismatch(env: dict[str, str]) -> list[str]:
     """The variables of ``env`` a forked interpreter could not honour (empty: forking is exact)."""
-    return sorted(k for k in env if k in READ_AT_IMPORT
-                  or (k.startswith("PYTHON") and k not in STARTUP_VARIABLES_APPLIED))
+    return sorted(k for k in env if k in READ_AT_IMPORT or (
+        k.startswith(READ_AT_IMPORT_PREFIXES) and k not in STARTUP_VARIABLES_APPLIED))
+
+
+# What importing SERVER_MODULES and KERNEL_MODULES put into os.environ (debugpy sets
+# PYDEVD_USE_FRAME_EVAL, when not set): a server or kernel that imports them itself has it too,
+# so each fork gets it again on top of the environment it is given (never over it).
+SET_BY_SERVER_IMPORTS: dict[str, str] = {}
+SET_BY_KERNEL_IMPORTS: dict[str, str] = {}
+
+
+def preload_recording(names: list[str], into: dict[str, str]) -> list[str]:
+    before = dict(os.environ)
+    failed = preload(names)
+    into.update({k: v for k, v in os.environ.items() if before.get(k) != v})
+    return failed
 
 
 def _flag(value: str) -> bool:
@@ -199,12 +214,15 @@ def go_home(home: str | None) -> None:
             continue
 
 
-def take_environment(env: dict[str, str]) -> None:
-    """Exactly ``env`` and nothing of the zygote's, as the spawner computed it."""
+def take_environment(env: dict[str, str], set_by_imports: dict[str, str]) -> None:
+    """Exactly ``env`` and nothing of the zygote's, as the spawner computed it (plus what the
+    imports it shares would have set, had it imported them itself)."""
     os.environ.clear()
     os.environ.update(env)
+    for key, value in set_by_imports.items():
+        os.environ.setdefault(key, value)
     tempfile.tempdir = None  # found again from TMPDIR & co. when next asked
-    refresh_import_time_defaults(env)
+    refresh_import_time_defaults(os.environ)
     for entry in reversed([p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]):
         sys.path.insert(0, entry)
 
@@ -282,7 +300,7 @@ def _server_child(request: dict, env_fd: int, report: int) -> None:  # pragma: n
             drop_privileges(int(request["uid"]), int(request["gid"]),
                             [int(g) for g in request.get("groups", [])])
         go_home(home)
-        take_environment(env)
+        take_environment(env, SET_BY_SERVER_IMPORTS)
         reseed()
         close_inherited(report)
         set_process_name(f"srv-{request.get('name', '')}")
@@ -433,7 +451,8 @@ def main(argv: list[str] | None = None) -> int:
     from course import serve as serve_module
 
     serve_module.skip_iri_checker()
-    failed = preload(SERVER_MODULES + KERNEL_MODULES)
+    failed = preload_recording(SERVER_MODULES, SET_BY_SERVER_IMPORTS)
+    failed += preload_recording(KERNEL_MODULES, SET_BY_KERNEL_IMPORTS)
     with contextlib.suppress(Exception):  # orphans of its servers come here to be reaped
         ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
     set_process_name("upstream-zygote")
@@ -447,4 +466,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run as the one module course.kernel_zygote (and everything else) imports, not as a second
+    # copy named __main__: the state main() records must be the state the forks read.
+    from course import server_zygote
+
+    sys.exit(server_zygote.main())

@@ -56,6 +56,7 @@ c.JupyterHub.load_roles.append({{
     "scopes": ["admin:users", "admin:servers", "admin:server_state", "access:servers", "tokens",
                "list:services"],
 }})
+{extra_config}
 """
 
 
@@ -75,7 +76,7 @@ class LocalHub:
 
     def __init__(self, workdir: Path, instructors: list[str], trainees: list[str],
                  course_id: str = "upstream", start_timeout: int = 120,
-                 zygote: bool | None = None):
+                 zygote: bool | None = None, extra_config: str = ""):
         self.workdir = Path(workdir)
         self.roster = {"course_id": course_id, "instructors": instructors, "trainees": trainees}
         self.course_id = course_id
@@ -84,8 +85,10 @@ class LocalHub:
             zygote = os.environ.get("UPSTREAM_ZYGOTE", "1").strip().lower() not in (
                 "0", "false", "no", "off")
         self.zygote = zygote
+        self.extra_config = extra_config  # more lines for the hub's config (tests)
         self.port = free_port()
         self.service_port = free_port()
+        self.hub_port, self.proxy_port = free_port(), free_port()  # the same after a restart
         self.url = f"http://127.0.0.1:{self.port}"
         self.token = secrets.token_hex(32)
         self.run_id = secrets.token_hex(8)
@@ -104,10 +107,11 @@ class LocalHub:
         config = self.workdir / "jupyterhub_config.py"
         config.write_text(WRAPPER.format(
             main=str(DEPLOY / "jupyterhub_config.py"), homes=str(self.homes),
-            hub_port=free_port(), proxy_port=free_port(), marker=MARKER, run_id=self.run_id,
+            hub_port=self.hub_port, proxy_port=self.proxy_port, marker=MARKER, run_id=self.run_id,
             args=["--allow-root"] if os.geteuid() == 0 else [], admin=ADMIN, token=self.token,
             start_timeout=self.start_timeout,
             spawner="zygote_spawner.ZygoteSimpleLocalProcessSpawner" if self.zygote else "simple",
+            extra_config=self.extra_config,
         ), encoding="utf-8")
         return config
 

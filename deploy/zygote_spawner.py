@@ -57,10 +57,13 @@ READ_AT_IMPORT = {"JUPYTERHUB_SINGLEUSER_APP", "JUPYTERHUB_SINGLEUSER_EXTENSION"
                   "IPYTHON_SUPPRESS_CONFIG_ERRORS", "PANDAS_FUTURE"}
 
 
+READ_AT_IMPORT_PREFIXES = ("PYTHON", "PYDEVD_")
+
+
 def startup_mismatch(env: dict[str, str]) -> list[str]:
     """The variables of ``env`` a forked server could not honour (empty: forking is exact)."""
     return sorted(k for k in env if k in READ_AT_IMPORT
-                  or (k.startswith("PYTHON") and k != "PYTHONPATH"))
+                  or (k.startswith(READ_AT_IMPORT_PREFIXES) and k != "PYTHONPATH"))
 
 
 class ZygoteError(RuntimeError):

@@ -78,6 +78,11 @@ def test_servers_environment_holds_the_package_and_no_checkout(runtime, tmp_path
     assert (runtime / "bin" / "jupyterhub-singleuser").exists()
     assert json.loads(run_in(runtime, "import json, course.serve; print(json.dumps(1))",
                              cwd=tmp_path)) == 1
+    # the hub's zygote runs from it, and finds the provisioner its servers fork kernels with
+    zygote = ("import json, course.server_zygote, course.kernel_zygote; "
+              "from importlib.metadata import entry_points; print(json.dumps(sorted(e.name for e "
+              "in entry_points(group='jupyter_client.kernel_provisioners'))))")
+    assert "upstream-forked-kernel" in json.loads(run_in(runtime, zygote, cwd=tmp_path))
     assert (runtime / "etc" / "upstream-jupyter" / "trainee" / "labconfig").is_dir()
 
 
