@@ -19,11 +19,12 @@ trainee's token is ever in the memory the next trainee's fork copies. It never r
 code: children do, after dropping to the trainee's account.
 
 Protocol (SOCK_SEQPACKET, one JSON object per message): after start-up it sends
-``{"ready": true, "not_preloaded": [...]}``. Requests: ``{"op": "fork", "argv": [...], "uid": N|null,
-"gid": N, "groups": [...], "home": "...", "make_home": bool, "name": "..."}`` with one file
-descriptor (the environment pipe), answered with ``{"pid": N, "uid": .., "gid": .., "groups":
-[..], "cwd": ".."}`` once the child has become the trainee, or ``{"error": "..."}``; ``{"op":
-"ping"}`` with ``{"pong": true, "servers": N}``. When the hub goes away (EOF), the zygote forks no
+``{"ready": true, "not_preloaded": [...]}``. Requests: ``{"op": "fork", "id": .., "argv": [...],
+"uid": N|null, "gid": N, "groups": [...], "home": "...", "make_home": bool, "name": "..."}`` with
+one file descriptor (the environment pipe), answered with ``{"id": .., "pid": N, "uid": ..,
+"gid": .., "groups": [..], "cwd": ".."}`` once the child has become the trainee, or with
+``"error"`` (the child, if any, is killed); ``{"op": "ping"}`` with ``{"pong": true, "servers":
+N}``. When the hub goes away (EOF), the zygote forks no
 more but stays, reaping, until the last server it forked has ended: servers outlive a hub restart,
 as LocalProcessSpawner's do.
 """
@@ -376,9 +377,14 @@ def fork_server(request: dict, fds: list[int]) -> dict:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
     os.close(report_w)
     try:
-        return {"pid": pid, **await_report(report_r)}
+        report = await_report(report_r)
     finally:
         os.close(report_r)
+    if "error" in report:
+        # a fork that did not become the trainee must not run on unknown to the hub
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return {"pid": pid, **report}
 
 
 def handle(request: dict, fds: list[int]) -> dict:
@@ -416,14 +422,17 @@ def serve(control: socket.socket, not_preloaded: list[str]) -> None:
             for fd in fds:
                 os.close(fd)
             break
+        request: dict = {}
         try:
-            reply = handle(json.loads(msg), fds)
+            request = json.loads(msg)
+            reply = handle(request, fds)
         except Exception as exc:  # noqa: BLE001 - a bad request must not end the zygote
             reply = {"error": f"{type(exc).__name__}: {exc}"}
         finally:
             for fd in fds:
                 with contextlib.suppress(OSError):
                     os.close(fd)
+        reply["id"] = request.get("id") if isinstance(request, dict) else None
         try:
             control.send(json.dumps(reply).encode())
         except OSError:

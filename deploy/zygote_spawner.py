@@ -81,6 +81,11 @@ class HubZygote(LoggingConfigurable):
              "anything secret here").tag(config=True)
     start_timeout = Integer(
         120, help="Seconds the zygote may take to import the servers' code").tag(config=True)
+    relaunch_after = Integer(
+        60, help="A zygote that ends later than this many seconds after it started (killed, "
+                 "say, by the out-of-memory killer) is replaced by a new one at the next spawn; "
+                 "one that ends sooner is broken, and servers are then started the stock way"
+    ).tag(config=True)
 
     @default("python")
     def _default_python(self):
@@ -92,8 +97,10 @@ class HubZygote(LoggingConfigurable):
         self.sock: socket.socket | None = None
         self.hello: dict | None = None
         self.failed: str = ""
+        self.launched_at = 0.0
         self._lock = threading.Lock()
         self._ready: asyncio.Future | None = None
+        self._next_id = 0
 
     def clean_environment(self) -> dict[str, str]:
         bin_dir = str(Path(self.python).parent)
@@ -122,6 +129,7 @@ class HubZygote(LoggingConfigurable):
         finally:
             theirs.close()
         self.sock = ours
+        self.launched_at = time.monotonic()
         self.log.info("Starting the server zygote (pid %s): trainees' servers are forks of it",
                       self.proc.pid)
 
@@ -141,9 +149,18 @@ class HubZygote(LoggingConfigurable):
         if self.failed:
             raise ZygoteError(self.failed)
         if self.hello is not None:
-            if self.proc.poll() is not None:
-                raise ZygoteError(f"the server zygote exited with {self.proc.returncode}")
-            return self.hello
+            if self.proc.poll() is None:
+                return self.hello
+            code = self.proc.returncode
+            if time.monotonic() - self.launched_at < self.relaunch_after:
+                self.failed = f"the server zygote exited with {code} soon after it started"
+                self.close()
+                raise ZygoteError(self.failed)
+            # Killed, say, by the out-of-memory killer: its servers run on; a new one forks
+            # the next ones.
+            self.log.warning("The server zygote exited with %s; starting a new one", code)
+            self.close()
+            self.proc, self.hello, self._ready = None, None, None
         if self._ready is None:
             self.launch()
             self._ready = asyncio.ensure_future(asyncio.to_thread(self._wait_hello))
@@ -161,10 +178,14 @@ class HubZygote(LoggingConfigurable):
 
     def _fork(self, request: dict, env: dict[str, str], timeout: float) -> dict:
         with self._lock:
+            if self.sock is None:
+                raise ZygoteError("the server zygote is not running")
+            self._next_id += 1
+            ask = self._next_id
             env_r, env_w = os.pipe()
             try:
-                socket.send_fds(self.sock, [json.dumps({"op": "fork", **request}).encode()],
-                                [env_r])
+                socket.send_fds(self.sock, [json.dumps({"op": "fork", "id": ask,
+                                                        **request}).encode()], [env_r])
             except OSError as exc:
                 os.close(env_w)
                 raise ZygoteError(f"the server zygote is gone ({exc})") from exc
@@ -176,17 +197,27 @@ class HubZygote(LoggingConfigurable):
                 pass  # the fork died before it read it: its report says why
             finally:
                 os.close(env_w)
-            ready, _, _ = select.select([self.sock], [], [], timeout)
-            msg = self.sock.recv(1 << 16) if ready else b""
-        if not msg:
-            raise ZygoteError("the server zygote did not answer" if not ready
-                              else "the server zygote is gone")
-        reply = json.loads(msg)
+            reply = self._reply(ask, time.monotonic() + timeout)
         if "error" in reply or "pid" not in reply:
             raise ZygoteError(f"the server zygote could not fork it: {reply.get('error')}")
         return reply
 
-    async def fork(self, request: dict, env: dict[str, str], timeout: float = 60) -> dict:
+    def _reply(self, ask: int, deadline: float) -> dict:
+        """The answer to request ``ask``: one to an earlier request that timed out here is
+        stale and dropped (its fork was killed by the zygote, or runs unknown: see the log)."""
+        while True:
+            ready, _, _ = select.select([self.sock], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                raise ZygoteError("the server zygote did not answer in time")
+            msg = self.sock.recv(1 << 16)
+            if not msg:
+                raise ZygoteError("the server zygote is gone")
+            reply = json.loads(msg)
+            if reply.get("id") == ask:
+                return reply
+            self.log.warning("The server zygote answered a request the hub gave up on: %s", reply)
+
+    async def fork(self, request: dict, env: dict[str, str], timeout: float = 90) -> dict:
         await self.ready()
         return await asyncio.to_thread(self._fork, request, env, timeout)
 

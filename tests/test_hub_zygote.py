@@ -421,6 +421,28 @@ def test_servers_outlive_a_hub_restart(tmp_path):
     assert hub.leftovers == []
 
 
+def test_a_killed_zygote_leaves_its_servers_running_and_a_new_one_forks_the_next(tmp_path):
+    with LocalHub(tmp_path / "hub", instructors=["ina"], trainees=["tom", "tia"],
+                  extra_config="c.HubZygote.relaunch_after = 0\n") as hub:
+        hub.start_server("tom")
+        tom = server_pid(hub, "tom")
+        first = psutil.Process(tom).parent()
+        first.kill()
+        deadline = time.monotonic() + 10  # a zombie until the hub, its parent, looks at it
+        while first.is_running() and first.status() != psutil.STATUS_ZOMBIE:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert kernel_of(hub, "tom").value("'running'") == "running"
+        hub.start_server("tia")
+        second = psutil.Process(server_pid(hub, "tia")).parent()
+        assert second.name() == "upstream-zygote" and second.pid != first.pid
+        assert kernel_of(hub, "tia").value("'forked'") == "forked"
+        assert hub.api("DELETE", "/users/tom/server").status_code in (202, 204)
+        assert gone(tom)  # stopped by pid, though no zygote of this hub is its parent
+    assert "The server zygote exited with -9; starting a new one" in hub.log_path.read_text()
+    assert hub.leftovers == []
+
+
 def test_the_hub_starts_servers_the_stock_way_when_told(tmp_path, monkeypatch):
     monkeypatch.setenv("UPSTREAM_ZYGOTE", "0")
     with LocalHub(tmp_path / "hub", instructors=["ina"], trainees=["tom"]) as hub:
