@@ -224,13 +224,27 @@ class KernelPool(BootedAhead):
         return Kernel(km, folder, work, uid, provisioner.protections)
 
     def release(self, kernel: Kernel) -> None:
-        with contextlib.suppress(Exception):  # a kernel that is already gone is fine
-            run_sync(kernel.km.shutdown_kernel)(now=True)
-        with contextlib.suppress(ProcessLookupError, PermissionError, TypeError, OSError):
-            os.killpg(kernel.km.provisioner.pid if kernel.km.provisioner else -1, signal.SIGKILL)
+        discard(kernel.km)
         if kernel.uid is not None:
             sandbox.kill_uid(kernel.uid)
         shutil.rmtree(kernel.folder, ignore_errors=True)  # its own root went with its processes
+
+
+def discard(km) -> None:
+    """Kill a kernel we are done with, and free what its manager holds (connection file,
+    sockets). Not jupyter_client's ``shutdown_kernel(now=True)``: that interrupts the kernel
+    first, then polls every 0.1 s until the process is gone, which its fork server reaps; on
+    the worker's path, for every submission, twice (the student's kernel and the tests')."""
+    pid = getattr(km.provisioner, "pid", None)
+    if isinstance(pid, int) and pid > 0:
+        for kill in (os.killpg, os.kill):  # the kernel leads its own process group
+            try:
+                kill(pid, signal.SIGKILL)
+                break
+            except (ProcessLookupError, PermissionError, OSError):
+                continue
+    with contextlib.suppress(Exception):  # a kernel that is already gone is fine
+        run_sync(km._async_cleanup_resources)()
 
 
 _POOL: KernelPool | None = None

@@ -132,6 +132,14 @@ class _Link:
             self.kc = kc
         return self.kc
 
+    def close(self) -> None:
+        for sock in (self.channel,):
+            if sock is not None:
+                sock.close(linger=0)
+        if self.kc is not None:
+            self.kc.stop_channels()
+        self.channel = self.kc = None
+
     def alive(self) -> bool:
         try:
             with open(f"/proc/{self.pid}/stat") as f:
