@@ -142,7 +142,7 @@ def forkable(cmd: list[str]) -> list[str] | None:
     None (that kernel is started the usual way)."""
     if len(cmd) < 3 or cmd[1:3] != ["-m", "ipykernel_launcher"]:
         return None
-    if os.path.realpath(cmd[0]) != os.path.realpath(sys.executable) and cmd[0] != "python":
+    if os.path.realpath(cmd[0]) != os.path.realpath(sys.executable):
         return None
     return list(cmd[3:])
 
@@ -163,7 +163,12 @@ class ForkedKernelProvisioner(LocalProvisioner):
             self.forked = False
             return await super().launch_kernel(cmd, **kwargs)
         cwd = str(kwargs.get("cwd") or os.getcwd())
-        pid = await CLIENT.fork(argv, env, cwd)
+        try:
+            pid = await CLIENT.fork(argv, env, cwd)
+        except (OSError, RuntimeError, ValueError, asyncio.TimeoutError) as exc:
+            self.log.warning("Starting the kernel as a new process, not forked: %s", exc)
+            self.forked = False
+            return await super().launch_kernel(cmd, **kwargs)
         self.forked = True
         self.process = ForkedProcess(pid)
         self.pid = self.pgid = pid  # the fork leads a process group of its own

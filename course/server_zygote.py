@@ -24,9 +24,11 @@ Protocol (SOCK_SEQPACKET, one JSON object per message): after start-up it sends
 one file descriptor (the environment pipe), answered with ``{"id": .., "pid": N, "uid": ..,
 "gid": .., "groups": [..], "cwd": ".."}`` once the child has become the trainee, or with
 ``"error"`` (the child, if any, is killed); ``{"op": "ping"}`` with ``{"pong": true, "servers":
-N}``. When the hub goes away (EOF), the zygote forks no
-more but stays, reaping, until the last server it forked has ended: servers outlive a hub restart,
-as LocalProcessSpawner's do.
+N}``. When the hub goes away (EOF), the zygote forks no more but stays, reaping, until the last
+server it forked has ended: servers outlive a hub restart, as LocalProcessSpawner's do.
+
+Each server, before it starts, forks its own kernel zygote (course/kernel_zygote.py), already the
+trainee, that shares all of this with the server and the zygote; its kernels are forks of that.
 """
 
 from __future__ import annotations
