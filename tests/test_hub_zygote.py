@@ -466,5 +466,19 @@ def test_a_server_the_zygote_cannot_fork_is_started_the_stock_way(tmp_path):
     assert hub.leftovers == []
 
 
+def test_servers_start_the_stock_way_when_the_zygote_cannot_start(tmp_path):
+    broken = 'c.HubZygote.environment["PYTHONHOME"] = "/nonexistent"\n'  # it cannot even start
+    with LocalHub(tmp_path / "hub", instructors=["ina"], trainees=["tom", "tia"],
+                  extra_config=broken) as hub:
+        hub.start_server("tom", "tia")
+        for name in ("tom", "tia"):
+            assert psutil.Process(server_pid(hub, name)).parent().pid == hub.proc.pid
+        assert kernel_of(hub, "tom").value("'stock'") == "stock"
+    log = hub.log_path.read_text()
+    assert "Starting tom the stock way, not forked from the server zygote: the server zygote" \
+        " exited with" in log
+    assert hub.leftovers == []
+
+
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-v"]))
