@@ -38,6 +38,8 @@ import traceback
 
 from jupyter_client.provisioning import LocalProvisioner
 
+from course import forking
+
 MAX_MESSAGE = 1 << 20
 
 
@@ -154,12 +156,10 @@ class ForkedKernelProvisioner(LocalProvisioner):
     forked = False
 
     async def launch_kernel(self, cmd: list[str], **kwargs):
-        from course import server_zygote
-
         argv = forkable(cmd)
         env = dict(kwargs.get("env") or os.environ)
         if (CLIENT is None or argv is None or not CLIENT.alive()
-                or server_zygote.startup_mismatch(env)):
+                or forking.startup_mismatch(env)):
             self.forked = False
             return await super().launch_kernel(cmd, **kwargs)
         cwd = str(kwargs.get("cwd") or os.getcwd())
@@ -235,21 +235,19 @@ def end_kernels(grace: float = 5.0) -> None:
 
 
 def _kernel_child(request: dict, report: int) -> None:  # pragma: no cover - runs in a fork
-    from course import server_zygote as zygote
-
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
     try:
         os.setsid()  # a process group of its own: interrupts reach the kernel and its children
-        zygote.close_inherited(report)
+        forking.close_inherited(report)
         os.chdir(request["cwd"])
         env = dict(request["env"])
         env["JPY_PARENT_PID"] = str(os.getppid())  # it ends if the kernel zygote does
-        zygote.take_environment(env, zygote.SET_BY_KERNEL_IMPORTS)
-        zygote.reseed()
-        zygote.set_process_name("kernel")
+        forking.take_environment(env, forking.SET_BY_KERNEL_IMPORTS)
+        forking.reseed()
+        forking.set_process_name("kernel")
         import ipykernel_launcher
 
         sys.argv = [ipykernel_launcher.__file__, *request["argv"]]
@@ -268,12 +266,10 @@ def _kernel_child(request: dict, report: int) -> None:  # pragma: no cover - run
     except BaseException:  # noqa: BLE001 - the server sees a dead kernel
         traceback.print_exc()
         code = 70
-    zygote.exit_child(code)
+    forking.exit_child(code)
 
 
 def _fork_kernel(request: dict) -> dict:
-    from course import server_zygote as zygote
-
     report_r, report_w = os.pipe()
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
@@ -291,7 +287,7 @@ def _fork_kernel(request: dict) -> dict:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
     os.close(report_w)
     try:
-        answer = zygote.await_report(report_r)
+        answer = forking.await_report(report_r)
     finally:
         os.close(report_r)
     return {"pid": pid} if answer.get("ok") else {"error": answer.get("error")}
@@ -299,12 +295,10 @@ def _fork_kernel(request: dict) -> dict:
 
 def serve(sock: socket.socket) -> None:  # pragma: no cover - runs in the kernel zygote
     """The kernel zygote's loop: a kernel per request, until the server's end closes."""
-    from course import server_zygote as zygote
-
-    zygote.close_inherited(sock.fileno())
+    forking.close_inherited(sock.fileno())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server's interrupts are not for us
     signal.signal(signal.SIGCHLD, _reap)
-    zygote.set_process_name("kernel-zygote")
+    forking.set_process_name("kernel-zygote")
     while True:
         try:
             msg = sock.recv(MAX_MESSAGE)

@@ -52,7 +52,7 @@ ZYGOTE_ENV_KEEP = ("LANG", "LC_ALL", "LC_CTYPE", "TZ")
 
 
 # Read once, when an interpreter starts or the zygote imports a module, so a fork cannot honour
-# them: the same list as course.server_zygote.READ_AT_IMPORT (PYTHONPATH the fork applies).
+# them: the same list as course.forking.READ_AT_IMPORT (PYTHONPATH the fork applies).
 READ_AT_IMPORT = {"JUPYTERHUB_SINGLEUSER_APP", "JUPYTERHUB_SINGLEUSER_EXTENSION",
                   "IPYTHON_SUPPRESS_CONFIG_ERRORS", "PANDAS_FUTURE"}
 

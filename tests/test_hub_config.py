@@ -146,15 +146,15 @@ def test_servers_are_forks_of_the_zygote_unless_turned_off(tmp_path, monkeypatch
 
 
 def test_what_a_fork_cannot_honour_is_the_same_on_both_sides():
-    from course import server_zygote
+    from course import forking
 
     spawner = deploy_module("zygote_spawner")
-    assert spawner.READ_AT_IMPORT == server_zygote.READ_AT_IMPORT
-    assert spawner.READ_AT_IMPORT_PREFIXES == server_zygote.READ_AT_IMPORT_PREFIXES
+    assert spawner.READ_AT_IMPORT == forking.READ_AT_IMPORT
+    assert spawner.READ_AT_IMPORT_PREFIXES == forking.READ_AT_IMPORT_PREFIXES
     env = {"PATH": "/bin", "PYTHONPATH": "/x", "PYTHONHASHSEED": "0", "PYDEVD_USE_CYTHON": "NO",
            "JUPYTERHUB_SINGLEUSER_APP": "notebook", "JUPYTERHUB_USER": "tom"}
     expected = ["JUPYTERHUB_SINGLEUSER_APP", "PYDEVD_USE_CYTHON", "PYTHONHASHSEED"]
-    assert spawner.startup_mismatch(env) == server_zygote.startup_mismatch(env) == expected
+    assert spawner.startup_mismatch(env) == forking.startup_mismatch(env) == expected
 
 
 def test_trainee_kernels_are_forked_only_in_a_forked_server(monkeypatch):
@@ -190,7 +190,7 @@ def test_every_default_the_zygotes_imports_read_from_the_environment_is_handled(
     import ast
     import importlib.util
 
-    from course import server_zygote
+    from course import forking
 
     not_relevant = {  # (package, name): why
         ("jupyter_server", "KERNEL_LAUNCH_TIMEOUT"): "gateway kernels only",
@@ -212,7 +212,7 @@ def test_every_default_the_zygotes_imports_read_from_the_environment_is_handled(
         ("jupyterlab", "https_proxy_url"): "the PyPI extension manager",
         ("jupyterhub", "api_url"): "a @default method computes it from the environment when used",
     }
-    handled = {name for _, _, name, _ in server_zygote.TRAIT_DEFAULTS + server_zygote.MODULE_DEFAULTS}
+    handled = {name for _, _, name, _ in forking.TRAIT_DEFAULTS + forking.MODULE_DEFAULTS}
     handled |= {"_extension_env", "_app_env", "JUPYTERHUB_SINGLEUSER_APP", "_envvar",
                 "_FUTURE_MODE"}  # READ_AT_IMPORT: such a server is started the stock way
     packages = ["ipykernel", "IPython", "jupyter_client", "jupyter_server", "jupyterlab",
