@@ -12,6 +12,7 @@ crash or a stop touches only that trainee, and servers outlive a hub restart.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import grp
 import json
@@ -94,7 +95,7 @@ class Lab:
             argv.append("--allow-root")
         request = {"argv": argv, "name": "test", "home": str(home), "make_home": False,
                    "uid": None, **(identity or {})}
-        self.reply = asyncio.run(zygote.fork(request, self.env))
+        self.reply = run_apart(zygote.fork(request, self.env))
         self.pid = self.reply["pid"]
         if wait:
             self.wait_up()
@@ -120,10 +121,17 @@ class Lab:
         return kernel
 
 
+def run_apart(coroutine):
+    """``asyncio.run`` in a thread of its own: a test that ran before in this pytest worker may
+    have left this thread's event loop marked as running (asyncio.run then refuses)."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 @pytest.fixture(scope="module")
 def zygote():
     running = zygote_spawner.HubZygote(environment={ZYGOTE_ONLY: "zygote-" + secrets.token_hex(8)})
-    hello = asyncio.run(running.ready())
+    hello = run_apart(running.ready())
     assert hello["ready"] and hello["not_preloaded"] == [], hello
     running.forked: list[int] = []
     yield running
@@ -230,7 +238,7 @@ def test_kernels_go_with_their_server_and_no_other(lab):
 
 def test_a_fork_that_cannot_become_the_trainee_says_why_and_the_zygote_goes_on(zygote, lab):
     with pytest.raises(zygote_spawner.ZygoteError, match="(?s)could not fork.*FileNotFoundError"):
-        asyncio.run(zygote.fork({"argv": [], "uid": None, "name": "x", "make_home": True,
+        run_apart(zygote.fork({"argv": [], "uid": None, "name": "x", "make_home": True,
                                  "home": "/proc/self/no/such/home"}, {"PATH": "/bin"}))
     assert zygote.proc.poll() is None
     assert lab("after").kernel().value("'forked'") == "forked"
