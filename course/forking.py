@@ -76,6 +76,59 @@ MODULE_DEFAULTS = [
 ]
 
 
+# Defaults derived from HOME (and XDG_*/JUPYTER_* paths) when the zygote imported the module: the
+# zygote's HOME is an empty folder of its own, so each fork computes them again from its own.
+def _lab_settings_dir(e):
+    from jupyterlab.commands import get_user_settings_dir
+
+    return get_user_settings_dir()
+
+
+def _lab_workspaces_dir(e):
+    from jupyterlab.commands import get_workspaces_dir
+
+    return get_workspaces_dir()
+
+
+TRAIT_DEFAULTS += [
+    ("jupyterlab.labapp", "LabApp", "user_settings_dir", _lab_settings_dir),
+    ("jupyterlab.labapp", "LabApp", "workspaces_dir", _lab_workspaces_dir),
+]
+
+
+def _refresh_send2trash(env) -> None:
+    mod = sys.modules.get("send2trash.plat_other")
+    if mod is None:
+        return
+    data_home = os.path.expanduser(os.fsencode(env.get("XDG_DATA_HOME", "~/.local/share")))
+    mod.XDG_DATA_HOME = data_home
+    mod.HOMETRASH_B = os.path.join(data_home, b"Trash")
+    mod.HOMETRASH = os.fsdecode(mod.HOMETRASH_B)
+    uid = os.getuid()
+    mod.uid = uid
+    mod.TOPDIR_FALLBACK = b".Trash-" + str(uid).encode("ascii")
+
+
+def _refresh_user_site(env) -> None:
+    """The user's site-packages (~/.local/lib/pythonX.Y/site-packages) is the fork's."""
+    import site
+
+    old = site.USER_SITE
+    site.USER_BASE = site.USER_SITE = None
+    new = site.getusersitepackages()
+    import sysconfig
+
+    if sysconfig._CONFIG_VARS and "userbase" in sysconfig._CONFIG_VARS:  # as site sets it
+        sysconfig._CONFIG_VARS["userbase"] = site.USER_BASE
+    if old and old != new and old in sys.path:
+        sys.path.remove(old)
+    if site.ENABLE_USER_SITE and os.path.isdir(new) and new not in sys.path:
+        site.addsitedir(new)
+
+
+MODULE_REFRESHERS = [_refresh_send2trash, _refresh_user_site]
+
+
 def _subclasses(cls: type) -> list[type]:
     found, todo = [], [cls]
     while todo:
@@ -105,6 +158,8 @@ def refresh_import_time_defaults(env: dict[str, str]) -> None:
         mod = sys.modules.get(module)
         if mod is not None:
             setattr(getattr(mod, cls_name) if cls_name else mod, name, compute(env))
+    for refresh in MODULE_REFRESHERS:
+        refresh(env)
 
 
 def preload(names: list[str]) -> list[str]:

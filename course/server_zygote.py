@@ -63,12 +63,12 @@ KERNEL_MODULES = [
     "IPython.core.history", "IPython.core.debugger", "IPython.core.completerlib",
     "IPython.core.oinspect", "IPython.core.logger", "IPython.extensions.storemagic",
     "IPython.utils.wildcard", "pdb", "faulthandler", "runpy", "sqlite3",
-    "tornado.platform.asyncio", "zmq.utils.garbage", "psutil",
-    "matplotlib_inline.backend_inline", "comm", "ipywidgets", "pandas", "pandas.io.formats.style",
+    "tornado.platform.asyncio", "zmq.utils.garbage", "psutil", "comm", "ipywidgets", "pandas", "pandas.io.formats.style",
     "pandas.io.formats.html", "pandas.io.formats.string", "pandas.core.reshape.reshape",
     "folium", "branca",
-    # the course's own modules, as the modules' notebooks import them (not course.charts: it
-    # imports matplotlib, which reads its configuration from the trainee's home when imported)
+    # the course's own modules, as the modules' notebooks import them (not course.charts, nor
+    # matplotlib_inline: they import matplotlib, which reads its configuration and cache folders
+    # from the trainee's home when imported; nothing here may import it)
     "course.data", "course.display", "course.checks", "course.palette", "course.syllabus",
     "course.quiz", "course.hints", "course.geography", "course.brief", "course.maps",
     "course.maps.views", "course.maps.offline", "course.maps.response_plan", "course.widgets",

@@ -33,6 +33,7 @@ import select
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -101,10 +102,19 @@ class HubZygote(LoggingConfigurable):
         self._lock = threading.Lock()
         self._ready: asyncio.Future | None = None
         self._next_id = 0
+        self.home: str | None = None
+
+    def zygote_home(self) -> str:
+        """The zygote's HOME: an empty folder of its own, only its user's (root's, on a real
+        hub). What the preloaded modules derive from HOME is computed again in each fork from
+        the trainee's; this is only so that nothing the zygote might write lands anywhere shared."""
+        if self.home is None or not os.path.isdir(self.home):
+            self.home = tempfile.mkdtemp(prefix="upstream-zygote-home-")  # mode 0700
+        return self.home
 
     def clean_environment(self) -> dict[str, str]:
         bin_dir = str(Path(self.python).parent)
-        env = {"PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin", "HOME": "/nonexistent",
+        env = {"PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin", "HOME": self.zygote_home(),
                "LANG": "C.UTF-8"}
         env.update({k: os.environ[k] for k in ZYGOTE_ENV_KEEP if k in os.environ})
         env.update({str(k): str(v) for k, v in self.environment.items()})
@@ -226,6 +236,10 @@ class HubZygote(LoggingConfigurable):
         if self.sock is not None:
             self.sock.close()
             self.sock = None
+        if self.home is not None:
+            with contextlib.suppress(OSError):
+                os.rmdir(self.home)  # empty, unless something wrote there despite all
+            self.home = None
 
 
 def _write_all(fd: int, data: bytes, timeout: float) -> None:

@@ -236,6 +236,45 @@ def test_kernels_go_with_their_server_and_no_other(lab):
     assert requests.get(f"{other.base}/api/status", headers=other.headers, timeout=10).ok
 
 
+def test_what_the_server_derives_from_home_is_the_trainees_not_the_zygotes(zygote, lab):
+    """The zygote imported JupyterLab and send2trash with a HOME of its own: a fork's settings,
+    workspaces and trash are under the fork's HOME."""
+    served = lab("homely")
+    home = Path(served.env["HOME"])
+    assert zygote.home and not str(home).startswith(zygote.home)
+    theme = {"raw": json.dumps({"theme": "JupyterLab Dark"})}
+    url = f"{served.base}/lab/api/settings/@jupyterlab/apputils-extension:themes"
+    assert requests.put(url, json=theme, headers=served.headers, timeout=30).status_code == 204
+    assert (home / ".jupyter/lab/user-settings/@jupyterlab/apputils-extension"
+            / "themes.jupyterlab-settings").is_file()
+    space = {"data": {}, "metadata": {"id": "mine"}}
+    url = f"{served.base}/lab/api/workspaces/mine"
+    assert requests.put(url, json=space, headers=served.headers, timeout=30).status_code == 204
+    assert list((home / ".jupyter/lab/workspaces").glob("mine*.jupyterlab-workspace"))
+    # deleting a file in the file browser moves it to the trainee's trash
+    (home / "gone.txt").write_text("bye")
+    url = f"{served.base}/api/contents/gone.txt"
+    assert requests.delete(url, headers=served.headers, timeout=30).status_code == 204
+    assert (home / ".local/share/Trash/files/gone.txt").read_text() == "bye"
+    assert not list(Path(zygote.home).iterdir()), "the zygote's home stays empty"
+
+
+def test_nothing_preloaded_keeps_the_zygotes_home(tmp_path):
+    """Import the zygote's modules with HOME=A, take a fork's environment with HOME=B: no
+    module global or trait default of anything imported still names A."""
+    home_a, home_b = tmp_path / "zygote-home", tmp_path / "fork-home"
+    home_a.mkdir()
+    home_b.mkdir()
+    repo = Path(__file__).resolve().parent.parent
+    env = {"PATH": os.environ["PATH"], "HOME": str(home_a), "LANG": "C.UTF-8",
+           "PYTHONPATH": str(repo)}
+    done = subprocess.run([sys.executable, str(repo / "tests/helpers/home_scan.py"), str(home_b)],
+                          env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == []
+    assert not any(home_a.iterdir()), "importing wrote into the zygote's home"
+
+
 def test_a_fork_that_cannot_become_the_trainee_says_why_and_the_zygote_goes_on(zygote, lab):
     with pytest.raises(zygote_spawner.ZygoteError, match="(?s)could not fork.*FileNotFoundError"):
         run_apart(zygote.fork({"argv": [], "uid": None, "name": "x", "make_home": True,
