@@ -211,6 +211,23 @@ def close_inherited(*keep: int) -> None:
     os.closerange(low, 1 << 16)
 
 
+def set_dumpable(dumpable: bool) -> None:
+    """PR_SET_DUMPABLE: a non-dumpable process cannot be ptraced by, nor have its memory read by,
+    another process of its uid, and leaves no core dump (its /proc entries become root's)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(4, int(dumpable), 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE) failed")
+
+
+def assert_no_capabilities() -> None:
+    """After dropping to a trainee: no permitted, effective or ambient capability is left."""
+    with open("/proc/self/status") as f:
+        caps = {k: int(v, 16) for k, _, v in (line.partition(":") for line in f)
+                if k in ("CapPrm", "CapEff", "CapAmb")}
+    if len(caps) != 3 or any(caps.values()):
+        raise PermissionError(f"capabilities left after dropping privileges: {caps}")
+
+
 def set_process_name(name: str) -> None:
     """What ``ps -o comm`` and psutil's name() show (15 bytes; /proc/PID/cmdline stays the
     zygote's: use the spawner's pid to find a server)."""

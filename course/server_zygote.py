@@ -11,8 +11,11 @@ one more trainee costs what their server and kernel write, not what they import
 (deploy/README.md, "Sizing a class").
 
 Who may ask: only the hub, over the socket pair it started this process with (fd N). Nothing else
-can reach it: no listening socket, no file. Every fork closes that socket before it becomes a
-server. What it holds: nothing secret. It is started with a clean environment and never sees a
+can reach it: no listening socket, no file. Every fork closes that socket (and every other
+descriptor of the zygote's) and makes itself non-dumpable before it drops to the trainee's account,
+and checks it kept no capability. A request without a uid (the fork stays who the zygote is) is
+refused when the zygote is root, unless the spawner says it runs servers as the hub's own user
+(``as_hub_user``: SimpleLocalProcessSpawner, for trials). What it holds: nothing secret. It is started with a clean environment and never sees a
 server's environment (where the trainee's API token is): the hub writes that into a pipe and
 passes only the pipe's read end (SCM_RIGHTS) here; the child reads it after the fork, so no
 trainee's token is ever in the memory the next trainee's fork copies. It never runs trainee
@@ -20,7 +23,8 @@ code: children do, after dropping to the trainee's account.
 
 Protocol (SOCK_SEQPACKET, one JSON object per message): after start-up it sends
 ``{"ready": true, "not_preloaded": [...]}``. Requests: ``{"op": "fork", "id": .., "argv": [...],
-"uid": N|null, "gid": N, "groups": [...], "home": "...", "make_home": bool, "name": "..."}`` with
+"uid": N|null, "gid": N, "groups": [...], "home": "...", "make_home": bool, "name": "...",
+"as_hub_user": bool}`` with
 one file descriptor (the environment pipe), answered with ``{"id": .., "pid": N, "uid": ..,
 "gid": .., "groups": [..], "cwd": ".."}`` once the child has become the trainee, or with
 ``"error"`` (the child, if any, is killed); ``{"op": "ping"}`` with ``{"pong": true, "servers":
@@ -100,7 +104,8 @@ def drop_privileges(uid: int, gid: int, groups: list[int]) -> None:
 def identity() -> dict:
     """Who this process is, as the hub's log and tests want to see it."""
     return {"uid": os.getuid(), "euid": os.geteuid(), "gid": os.getgid(),
-            "groups": sorted(os.getgroups()), "cwd": os.getcwd()}
+            "groups": sorted(os.getgroups()), "cwd": os.getcwd(),
+            "dumpable": bool(ctypes.CDLL(None).prctl(3, 0, 0, 0, 0))}  # PR_GET_DUMPABLE
 
 
 def go_home(home: str | None) -> None:
@@ -128,13 +133,18 @@ def _server_child(request: dict, env_fd: int, report: int) -> None:  # pragma: n
         home = request.get("home")
         if request.get("make_home") and home:
             os.makedirs(home, 0o755, exist_ok=True)
-        if request.get("uid") is not None:
-            drop_privileges(int(request["uid"]), int(request["gid"]),
+        uid = request.get("uid")
+        # Nothing of the zygote's (its socket to the hub above all) reaches the trainee's
+        # account, and nobody else of that account may ptrace it or read its memory meanwhile.
+        forking.close_inherited(report)
+        forking.set_dumpable(False)
+        if uid is not None:
+            drop_privileges(int(uid), int(request["gid"]),
                             [int(g) for g in request.get("groups", [])])
+            forking.assert_no_capabilities()
         go_home(home)
         forking.take_environment(env, forking.SET_BY_SERVER_IMPORTS)
         forking.reseed()
-        forking.close_inherited(report)
         forking.set_process_name(f"srv-{request.get('name', '')}")
         from course import kernel_zygote
 
@@ -176,6 +186,9 @@ def _reap(signum=None, frame=None) -> None:
 def fork_server(request: dict, fds: list[int]) -> dict:
     if len(fds) != 1:
         raise ValueError("a fork request carries exactly one descriptor: the environment pipe")
+    if request.get("uid") is None and os.geteuid() == 0 and not request.get("as_hub_user"):
+        raise PermissionError("a fork without a uid would run as root: only a spawner that runs "
+                              "servers as the hub's own user (as_hub_user) may ask for one")
     env_fd = fds[0]
     report_r, report_w = os.pipe()
     for stream in (sys.stdout, sys.stderr):
@@ -202,7 +215,7 @@ def fork_server(request: dict, fds: list[int]) -> dict:
         # a fork that did not become the trainee must not run on unknown to the hub
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-    return {"pid": pid, **report}
+    return {**report, "pid": pid}  # the child's report cannot name another pid
 
 
 def handle(request: dict, fds: list[int]) -> dict:

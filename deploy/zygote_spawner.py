@@ -309,7 +309,8 @@ class ZygoteSpawnerMixin:
     def zygote_identity(self) -> dict:
         """Who the fork becomes: what ``make_preexec_fn`` gives a Popen'd server."""
         if isinstance(self, SimpleLocalProcessSpawner):
-            return {"uid": None, "home": self.home_dir, "make_home": True}
+            # the hub's own user, as SimpleLocalProcessSpawner runs its servers (trials only)
+            return {"uid": None, "home": self.home_dir, "make_home": True, "as_hub_user": True}
         user = pwd.getpwnam(self.user.name)
         return {"uid": user.pw_uid, "gid": user.pw_gid, "home": user.pw_dir, "make_home": False,
                 "groups": os.getgrouplist(self.user.name, user.pw_gid)}

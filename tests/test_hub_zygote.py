@@ -94,7 +94,7 @@ class Lab:
         if os.geteuid() == 0:
             argv.append("--allow-root")
         request = {"argv": argv, "name": "test", "home": str(home), "make_home": False,
-                   "uid": None, **(identity or {})}
+                   "uid": None, "as_hub_user": True, **(identity or {})}
         self.reply = run_apart(zygote.fork(request, self.env))
         self.pid = self.reply["pid"]
         if wait:
@@ -278,9 +278,19 @@ def test_nothing_preloaded_keeps_the_zygotes_home(tmp_path):
 def test_a_fork_that_cannot_become_the_trainee_says_why_and_the_zygote_goes_on(zygote, lab):
     with pytest.raises(zygote_spawner.ZygoteError, match="(?s)could not fork.*FileNotFoundError"):
         run_apart(zygote.fork({"argv": [], "uid": None, "name": "x", "make_home": True,
-                                 "home": "/proc/self/no/such/home"}, {"PATH": "/bin"}))
+                               "as_hub_user": True, "home": "/proc/self/no/such/home"},
+                              {"PATH": "/bin"}))
     assert zygote.proc.poll() is None
     assert lab("after").kernel().value("'forked'") == "forked"
+
+
+def test_a_root_zygote_refuses_a_fork_without_a_uid_unless_told_it_runs_as_the_hub(zygote):
+    if os.geteuid() != 0:
+        pytest.skip("the zygote is root only when the tests are")
+    with pytest.raises(zygote_spawner.ZygoteError, match="as_hub_user"):
+        run_apart(zygote.fork({"argv": [], "uid": None, "name": "x", "home": "/tmp"},
+                              {"PATH": "/bin"}))
+    assert zygote.proc.poll() is None
 
 
 # --- the trainee's account ----------------------------------------------------------------------
@@ -357,6 +367,7 @@ def test_the_zygote_forks_each_trainee_as_their_own_account(zygote, accounts):
         assert (reply["uid"], reply["euid"], reply["gid"]) == (user.pw_uid,) * 2 + (user.pw_gid,)
         assert reply["groups"] == sorted(groups) and reply["cwd"] == str(home)
         assert (extra.gr_gid in reply["groups"]) == (user is first)
+        assert reply["dumpable"] is False  # made so before the drop, and kept
         with contextlib.suppress(psutil.NoSuchProcess):  # it may already have failed: this
             assert psutil.Process(forked.pid).uids().real == user.pw_uid  # machine's Python
         end(forked.pid)                                    # is not readable by other accounts
