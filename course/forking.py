@@ -211,6 +211,16 @@ def close_inherited(*keep: int) -> None:
     os.closerange(low, 1 << 16)
 
 
+def start_time(pid: int) -> int | None:
+    """When process ``pid`` started (clock ticks since boot, /proc/<pid>/stat field 22), or None
+    if there is no such process: with the pid, names a process for good (a pid is reused)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def set_dumpable(dumpable: bool) -> None:
     """PR_SET_DUMPABLE: a non-dumpable process cannot be ptraced by, nor have its memory read by,
     another process of its uid, and leaves no core dump (its /proc entries become root's)."""

@@ -24,9 +24,9 @@ code: children do, after dropping to the trainee's account.
 Protocol (SOCK_SEQPACKET, one JSON object per message): after start-up it sends
 ``{"ready": true, "not_preloaded": [...]}``. Requests: ``{"op": "fork", "id": .., "argv": [...],
 "uid": N|null, "gid": N, "groups": [...], "home": "...", "make_home": bool, "name": "...",
-"as_hub_user": bool}`` with
-one file descriptor (the environment pipe), answered with ``{"id": .., "pid": N, "uid": ..,
-"gid": .., "groups": [..], "cwd": ".."}`` once the child has become the trainee, or with
+"as_hub_user": bool}`` with one file descriptor (the environment pipe), answered with ``{"id": ..,
+"pid": N, "started": T (its /proc start time), "uid": .., "gid": .., "groups": [..], "cwd": ".."}``
+once the child has become the trainee, or with
 ``"error"`` (the child, if any, is killed); ``{"op": "ping"}`` with ``{"pong": true, "servers":
 N}``. When the hub goes away (EOF), the zygote forks no more but stays, reaping, until the last
 server it forked has ended: servers outlive a hub restart, as LocalProcessSpawner's do.
@@ -204,6 +204,7 @@ def fork_server(request: dict, fds: list[int]) -> dict:
             finally:
                 os._exit(70)
         _children.add(pid)
+        started = forking.start_time(pid)  # not reaped yet: SIGCHLD is blocked
     finally:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
     os.close(report_w)
@@ -215,7 +216,8 @@ def fork_server(request: dict, fds: list[int]) -> dict:
         # a fork that did not become the trainee must not run on unknown to the hub
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-    return {**report, "pid": pid}  # the child's report cannot name another pid
+    # the child's report cannot name another pid or start time
+    return {**report, "pid": pid, "started": started}
 
 
 def handle(request: dict, fds: list[int]) -> dict:

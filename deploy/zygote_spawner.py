@@ -7,8 +7,10 @@ the hub asks its zygote, a process that has already imported the servers' and ke
 fork one. The fork becomes the trainee (uid, gid, groups and home, as LocalProcessSpawner's
 ``set_user_setuid`` makes them), takes exactly the environment ``get_env()`` computed and runs
 ``course.serve`` with the same arguments. ``poll`` and ``stop`` are LocalProcessSpawner's, by pid
-(signals reach a process that is not the hub's child; the zygote reaps it); the pid is kept in
-the spawner's state, so servers outlive a hub restart as before (the zygote that forked them
+(signals reach a process that is not the hub's child; the zygote reaps it), except that the
+server's start time, recorded at the fork, must still match the pid's: once the zygote has reaped
+a server its pid may be another process's, which is then neither reported running nor signalled.
+The pid and start time are kept in the spawner's state, so servers outlive a hub restart as before (the zygote that forked them
 stays until the last one ends).
 
 The zygote (``HubZygote``) is started once per hub, with a clean environment (none of the hub's
@@ -30,6 +32,7 @@ import json
 import os
 import pwd
 import select
+import signal
 import socket
 import subprocess
 import sys
@@ -305,6 +308,44 @@ class ZygoteSpawnerMixin:
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.forked = False
+        self.pid_started: int | None = None  # /proc/<pid>/stat's start time of a forked server
+
+    # The zygote reaps a forked server as soon as it ends, so its pid may soon be another
+    # process's: the hub (root) must not signal that one. The server's start time, recorded when
+    # it was forked and kept in the state, tells them apart.
+    def get_state(self):
+        state = super().get_state()
+        if self.pid and self.pid_started is not None:
+            state["pid_started"] = self.pid_started
+        return state
+
+    def load_state(self, state):
+        super().load_state(state)
+        if state.get("pid_started") is not None:
+            self.pid_started = int(state["pid_started"])
+
+    def clear_state(self):
+        super().clear_state()
+        self.pid_started = None
+
+    async def _signal(self, sig):
+        if self.proc is not None or not self.pid or self.pid_started is None:
+            return await super()._signal(sig)
+        # pidfd first, then the start time: the signal reaches the process that was checked
+        try:
+            pidfd = os.pidfd_open(self.pid)
+        except ProcessLookupError:
+            return False
+        try:
+            if _started(self.pid) != self.pid_started or _zombie(self.pid):
+                return False  # the server has ended; this pid, if any, is someone else's
+            if sig:
+                signal.pidfd_send_signal(pidfd, sig)
+            return True
+        except ProcessLookupError:
+            return False
+        finally:
+            os.close(pidfd)
 
     def zygote_identity(self) -> dict:
         """Who the fork becomes: what ``make_preexec_fn`` gives a Popen'd server."""
@@ -354,6 +395,7 @@ class ZygoteSpawnerMixin:
             return await super().start()
         self.proc = None
         self.pid = reply["pid"]
+        self.pid_started = reply.get("started") or _started(self.pid)
         self.forked = True
         self.log.info("Forked %s from the server zygote: pid %s, uid %s, in %s",
                       self._log_name, self.pid, reply.get("uid"), reply.get("cwd"))
@@ -364,6 +406,16 @@ class ZygoteSpawnerMixin:
             self.clear_state()  # its zygote is gone and nobody reaps it: it has ended
             return 0
         return await super().poll()
+
+
+def _started(pid: int) -> int | None:
+    """When process ``pid`` started (/proc/<pid>/stat field 22), or None: course.forking's
+    start_time (this module does not import the course)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def _zombie(pid: int) -> bool:

@@ -293,6 +293,30 @@ def test_a_root_zygote_refuses_a_fork_without_a_uid_unless_told_it_runs_as_the_h
     assert zygote.proc.poll() is None
 
 
+def test_a_pid_that_is_no_longer_the_forked_server_is_neither_polled_nor_signalled():
+    """The zygote reaps a server at once, so its pid may be reused: a spawner whose recorded
+    start time does not match the pid's reports the server as stopped and signals nothing."""
+    sleeper = subprocess.Popen(["sleep", "60"])
+    try:
+        started = zygote_spawner._started(sleeper.pid)
+        user = type("User", (), {"name": "nobody", "url": "/user/nobody/"})()
+        spawner = zygote_spawner.ZygoteLocalProcessSpawner(user=user)
+        spawner.load_state({"pid": sleeper.pid, "pid_started": started + 1})
+        assert run_apart(spawner.poll()) == 0 and spawner.get_state() == {}
+        spawner.load_state({"pid": sleeper.pid, "pid_started": started + 1})
+        run_apart(spawner.stop(now=True))
+        assert sleeper.poll() is None, "the other process was signalled"
+        # the same pid and start time: the server, running, stopped
+        spawner.load_state({"pid": sleeper.pid, "pid_started": started})
+        assert spawner.get_state()["pid_started"] == started
+        assert run_apart(spawner.poll()) is None
+        run_apart(spawner.stop(now=True))
+        assert sleeper.wait(10) == -signal.SIGTERM
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
 # --- the trainee's account ----------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def accounts():
