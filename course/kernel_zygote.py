@@ -18,9 +18,11 @@ Anywhere else (a server started the usual way, ``make lab``) the provisioner is 
 it is and there is no kernel zygote, or the kernel is not this interpreter's ipykernel, it starts
 the kernel as jupyter_client's ``LocalProvisioner`` does.
 
-Protocol (SOCK_SEQPACKET, one JSON object per message): ``{"argv": [...], "env": {...}, "cwd":
-"..."}`` answered with ``{"pid": N}`` (or ``{"error": "..."}``) once the fork is its own kernel.
-Only the server that forked it holds the other end.
+Protocol (SOCK_SEQPACKET, one JSON object per message): ``{"id": N, "argv": [...], "env": {...},
+"cwd": "..."}`` answered with ``{"id": N, "pid": N, "started": T}`` (T: its /proc start time) or
+``{"id": N, "error": "..."}`` once the fork is its own kernel (a fork that fails to report is
+killed). The server drops an answer whose id is not the one it waits for (a request it gave up
+on). Only the server that forked it holds the other end.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ from jupyter_client.provisioning import LocalProvisioner
 from course import forking
 
 MAX_MESSAGE = 1 << 20
+REPORT_TIMEOUT = 60.0  # how long the kernel zygote waits for a fork to become a kernel
+FORK_TIMEOUT = REPORT_TIMEOUT + 30  # how long the server waits for the kernel zygote's answer
 
 
 class Client:
@@ -50,20 +54,34 @@ class Client:
         self.sock, self.pid = sock, pid
         self.sock.setblocking(False)
         self._lock: asyncio.Lock | None = None
+        self._next_id = 0
 
     async def fork(self, argv: list[str], env: dict[str, str], cwd: str,
-                   timeout: float = 60) -> int:
+                   timeout: float = FORK_TIMEOUT) -> tuple[int, int | None]:
+        """The pid and start time of a new kernel."""
         if self._lock is None:
             self._lock = asyncio.Lock()
         loop = asyncio.get_running_loop()
-        message = json.dumps({"argv": argv, "env": env, "cwd": cwd}).encode()
         async with self._lock:
+            self._next_id += 1
+            ask = self._next_id
+            message = json.dumps({"id": ask, "argv": argv, "env": env, "cwd": cwd}).encode()
             await loop.sock_sendall(self.sock, message)
-            reply = await asyncio.wait_for(loop.sock_recv(self.sock, MAX_MESSAGE), timeout)
-        answer = json.loads(reply or b'{"error": "the kernel zygote has ended"}')
+            answer = await asyncio.wait_for(self._reply(loop, ask), timeout)
         if "pid" not in answer:
             raise RuntimeError(f"could not fork a kernel: {answer.get('error')}")
-        return answer["pid"]
+        return answer["pid"], answer.get("started")
+
+    async def _reply(self, loop, ask: int) -> dict:
+        while True:
+            reply = await loop.sock_recv(self.sock, MAX_MESSAGE)
+            answer = json.loads(reply or b'{"error": "the kernel zygote has ended"}')
+            if not reply or answer.get("id") == ask:
+                return answer
+            # the answer to a request given up on (timed out): that kernel runs unknown to the
+            # server, so stop it
+            if answer.get("pid") and answer.get("started") is not None:
+                ForkedProcess(answer["pid"], answer["started"]).kill_group()
 
     def alive(self) -> bool:
         return _alive(self.pid)
@@ -94,8 +112,11 @@ def start() -> None:
     CLIENT = Client(ours, pid)
 
 
-def _alive(pid: int) -> bool:
-    """Running and not a zombie (a process we did not start cannot be waited for)."""
+def _alive(pid: int, started: int | None = None) -> bool:
+    """Running and not a zombie (a process we did not start cannot be waited for); with
+    ``started``, also the same process (its pid not reused since)."""
+    if started is not None and forking.start_time(pid) != started:
+        return False
     try:
         os.kill(pid, 0)
         with open(f"/proc/{pid}/stat") as f:
@@ -112,12 +133,24 @@ class ForkedProcess:
 
     stdin = stdout = stderr = None
 
-    def __init__(self, pid: int):
-        self.pid = pid
+    def __init__(self, pid: int, started: int | None = None):
+        self.pid, self.started = pid, started
         self.returncode: int | None = None
 
+    def reused(self) -> bool:
+        """Its pid is now another process's (the kernel zygote reaped it at once)."""
+        now = forking.start_time(self.pid)
+        return self.started is not None and now is not None and now != self.started
+
+    def kill_group(self, sig: int = signal.SIGKILL) -> None:
+        """Signal its process group (led by it: a pid in use as a group id is not reused)."""
+        if self.reused():
+            return
+        with contextlib.suppress(OSError):
+            os.killpg(self.pid, sig)
+
     def poll(self) -> int | None:
-        if self.returncode is None and not _alive(self.pid):
+        if self.returncode is None and not _alive(self.pid, self.started):
             self.returncode = 0
         return self.returncode
 
@@ -130,7 +163,8 @@ class ForkedProcess:
         return self.returncode
 
     def send_signal(self, sig: int) -> None:
-        os.kill(self.pid, sig)
+        if self.poll() is None:
+            os.kill(self.pid, sig)
 
     def terminate(self) -> None:
         self.send_signal(signal.SIGTERM)
@@ -164,13 +198,13 @@ class ForkedKernelProvisioner(LocalProvisioner):
             return await super().launch_kernel(cmd, **kwargs)
         cwd = str(kwargs.get("cwd") or os.getcwd())
         try:
-            pid = await CLIENT.fork(argv, env, cwd)
+            pid, started = await CLIENT.fork(argv, env, cwd)
         except (OSError, RuntimeError, ValueError, asyncio.TimeoutError) as exc:
             self.log.warning("Starting the kernel as a new process, not forked: %s", exc)
             self.forked = False
             return await super().launch_kernel(cmd, **kwargs)
         self.forked = True
-        self.process = ForkedProcess(pid)
+        self.process = ForkedProcess(pid, started)
         self.pid = self.pgid = pid  # the fork leads a process group of its own
         self.cwd = cwd
         return self.connection_info
@@ -179,6 +213,8 @@ class ForkedKernelProvisioner(LocalProvisioner):
         if not self.forked:
             return await super().send_signal(signum)
         if self.process:
+            if self.process.reused():
+                return  # the kernel has ended and its pid is another process's
             try:
                 os.killpg(self.pgid, signum)
             except ProcessLookupError:
@@ -283,14 +319,20 @@ def _fork_kernel(request: dict) -> dict:
             finally:
                 os._exit(70)
         _kernels.add(pid)
+        started = forking.start_time(pid)  # not reaped yet: SIGCHLD is blocked
     finally:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
     os.close(report_w)
     try:
-        answer = forking.await_report(report_r)
+        answer = forking.await_report(report_r, REPORT_TIMEOUT)
     finally:
         os.close(report_r)
-    return {"pid": pid} if answer.get("ok") else {"error": answer.get("error")}
+    if answer.get("ok"):
+        return {"pid": pid, "started": started}
+    # a fork that did not become a kernel must not run on unknown to the server
+    with contextlib.suppress(OSError):
+        os.kill(pid, signal.SIGKILL)
+    return {"error": answer.get("error")}
 
 
 def serve(sock: socket.socket) -> None:  # pragma: no cover - runs in the kernel zygote
@@ -306,10 +348,13 @@ def serve(sock: socket.socket) -> None:  # pragma: no cover - runs in the kernel
             break
         if not msg:
             break
+        request: dict = {}
         try:
-            reply = _fork_kernel(json.loads(msg))
+            request = json.loads(msg)
+            reply = _fork_kernel(request)
         except Exception as exc:  # noqa: BLE001
             reply = {"error": f"{type(exc).__name__}: {exc}"}
+        reply["id"] = request.get("id") if isinstance(request, dict) else None
         try:
             sock.send(json.dumps(reply).encode())
         except OSError:

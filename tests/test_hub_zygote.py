@@ -317,6 +317,29 @@ def test_a_pid_that_is_no_longer_the_forked_server_is_neither_polled_nor_signall
         sleeper.wait()
 
 
+def test_the_server_matches_the_kernel_zygotes_answers_to_its_requests_and_start_times():
+    from course import kernel_zygote
+
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    with ours, theirs:
+        client = kernel_zygote.Client(ours, os.getpid())
+        theirs.send(json.dumps({"id": 0, "error": "a request given up on"}).encode())
+        theirs.send(json.dumps({"id": 1, "pid": 12345, "started": 7}).encode())
+        assert run_apart(client.fork(["-f", "x"], {}, "/")) == (12345, 7)
+        assert json.loads(theirs.recv(1 << 16))["id"] == 1
+    sleeper = subprocess.Popen(["sleep", "60"])
+    try:
+        started = zygote_spawner._started(sleeper.pid)
+        other = kernel_zygote.ForkedProcess(sleeper.pid, started + 1)  # pid reused since
+        assert other.reused() and other.poll() == 0
+        other.kill_group()
+        assert sleeper.poll() is None
+        assert kernel_zygote.ForkedProcess(sleeper.pid, started).poll() is None
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
 # --- the trainee's account ----------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def accounts():
