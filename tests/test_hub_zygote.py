@@ -169,6 +169,11 @@ def test_a_fork_has_exactly_its_environment_and_nothing_of_the_zygotes_or_anothe
     # the kernel gets the server's environment (plus what every kernel gets): the server has
     # exactly what was asked for, not one variable more or less, not one value different
     assert {k: v for k, v in seen.items() if k not in KERNEL_ADDS} == alpha.env
+    # nothing of one fork's in the other's, in both directions: the later fork (beta) would
+    # show a leak forward from the earlier one (alpha), the earlier one a leak backward
+    later = beta.kernel().value("dict(__import__('os').environ)")
+    assert {k: v for k, v in later.items() if k not in KERNEL_ADDS} == beta.env
+    assert not any(alpha.env["UPSTREAM_TEST_SECRET"] in v for v in later.values())
     assert not any(beta.env["UPSTREAM_TEST_SECRET"] in v for v in seen.values())
     assert ZYGOTE_ONLY not in seen and "OPENBLAS_NUM_THREADS" not in seen
     assert seen["HOME"] == alpha.env["HOME"] != beta.env["HOME"]
@@ -457,6 +462,9 @@ def test_each_trainee_is_a_fork_with_their_own_identity(hub, tmp_path):
     theirs = kernel_of(hub, "tia").value("dict(__import__('os').environ)")
     assert seen["JUPYTERHUB_USER"] == "tom" and seen["HOME"] == str(hub.homes / "tom")
     assert seen["JUPYTERHUB_API_TOKEN"] != theirs["JUPYTERHUB_API_TOKEN"]
+    # neither has the other's token, checked both ways: whichever was forked later would show a
+    # leak forward from the earlier one, the earlier one a leak backward
+    assert not any(seen["JUPYTERHUB_API_TOKEN"] in v for v in theirs.values())
     assert not any(theirs["JUPYTERHUB_API_TOKEN"] in v for v in seen.values())
     assert "OPENBLAS_NUM_THREADS" not in seen and seen.get("UPSTREAM_ROSTER") is None
     # the server's token is tom's server's, as the hub gave it
