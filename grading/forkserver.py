@@ -46,7 +46,20 @@ def preload(modules: list[str]) -> list[str]:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - a module that cannot load is simply not warmed
             failed.append(name)
+    _warm_datasets()
     return failed
+
+
+def _warm_datasets() -> None:
+    """Read and check every course dataset once, here, when the exercises use ``course.data``:
+    its loads are cached (each returns a copy), so every kernel forked from this process finds
+    them read and checked instead of hashing and parsing each file again."""
+    data = sys.modules.get("course.data")
+    if data is None:
+        return
+    for name in data.names():
+        with contextlib.suppress(Exception):  # a broken dataset fails in the kernel, as before
+            data.load(name)
 
 
 # The children forked and not yet reaped. A child the server leaves behind when it ends would be
