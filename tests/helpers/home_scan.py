@@ -42,4 +42,7 @@ for name, mod in list(sys.modules.items()):
             for tname, trait in value.class_traits().items():
                 if names_a(getattr(trait, "default_value", None)):
                     found.append(f"{name}.{attr}.{tname} (trait)")
+# matplotlib finds (and caches) its configuration and cache folders from HOME, and reads its
+# rcParams there, when imported and later: the zygote must leave it to each kernel
+found += [f"{name} (imported)" for name in ("matplotlib", "matplotlib_inline") if name in sys.modules]
 print(json.dumps(sorted(set(found))))
