@@ -336,6 +336,10 @@ class ZygoteSpawnerMixin:
             pidfd = os.pidfd_open(self.pid)
         except ProcessLookupError:
             return False
+        except (OSError, AttributeError):  # no pidfd (Linux < 5.3): check, then signal the pid
+            if _started(self.pid) != self.pid_started or _zombie(self.pid):
+                return False
+            return await super()._signal(sig)
         try:
             if _started(self.pid) != self.pid_started or _zombie(self.pid):
                 return False  # the server has ended; this pid, if any, is someone else's
