@@ -170,7 +170,10 @@ class Encoder:
         self._spend(len(arr))
         if isinstance(dtype, pd.StringDtype):
             na = "nan" if _is_nan(dtype.na_value) else "NA"
-            items = [None if _missing(x, pd) else str(x) for x in arr]
+            # One numpy conversion, not one pandas look-up per element; a str subclass crosses
+            # as the plain text it holds.
+            items = [x if type(x) is str else None if x is None else _plain_text(x)
+                     for x in arr.to_numpy(dtype=object, na_value=None).tolist()]
             return {"k": "string", "storage": dtype.storage, "na": na, "v": items}
         if isinstance(dtype, pd.CategoricalDtype):
             return {"k": "category", "ordered": bool(dtype.ordered),
@@ -209,7 +212,9 @@ class Encoder:
 
     def _pandas(self, value, depth, np, pd) -> dict | None:
         if isinstance(value, pd.DataFrame):
-            cols = [self.array(_column(value, i, np), depth + 1) for i in range(value.shape[1])]
+            # by position (items() is, duplicated labels included), without .iloc's overhead
+            cols = [self.array(_series_values(column, np), depth + 1)
+                    for _, column in pd.DataFrame.items(value)]
             return {"t": "frame", "columns": self.index(value.columns, depth + 1),
                     "index": self.index(value.index, depth + 1), "v": cols}
         if isinstance(value, pd.Series):
@@ -232,11 +237,6 @@ class Encoder:
         return None
 
 
-def _column(frame, i, np):
-    col = frame.iloc[:, i]
-    return _series_values(col, np)
-
-
 def _series_values(series, np):
     values = series.array
     return values if not isinstance(series.dtype, np.dtype) else series.to_numpy()
@@ -252,6 +252,12 @@ def _libs():
     except ImportError:  # pragma: no cover
         pd = None
     return np, pd
+
+
+def _plain_text(x) -> str:
+    if not isinstance(x, str):
+        raise CannotCross(f"a text column holds {_describe(x)}")
+    return str.__str__(x)
 
 
 def _float_out(x: float):
@@ -490,7 +496,7 @@ class Decoder:
             na = np.nan if _get(node, "na", str) == "nan" else pd.NA
             items = _get(node, "v", list)
             self._spend(len(items))
-            if not all(x is None or isinstance(x, str) for x in items):
+            if not set(map(type, items)) <= {str, type(None)}:  # JSON gives no subclasses
                 raise CannotCross("it is not well formed (a text column holds something else)")
             try:
                 dtype = pd.StringDtype(storage=storage, na_value=na)

@@ -124,6 +124,10 @@ def _child(request: dict, report: int) -> None:  # pragma: no cover - runs in th
     from grading import sandbox
 
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    # The server is not dumpable (see ``serve``); a student's kernel is as any process of its
+    # user (the grader reaches its sockets through /proc/PID/root), as before the two kinds of
+    # kernel shared a server.
+    _set_dumpable(True)
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
@@ -166,7 +170,8 @@ def _await_report(report: int, timeout: float = 60.0) -> dict:
 
 
 class Client:
-    """The grader's side: starts ``python -m grading.forkserver`` and asks it for kernels."""
+    """The grader's side: starts ``python -m grading.forkserver`` and asks it for kernels: a
+    student's (``fork``) or a test interpreter's (``fork_test``), one JSON line each way."""
 
     def __init__(self, preload: list[str]):
         import subprocess
@@ -174,10 +179,11 @@ class Client:
 
         from grading import sandbox
 
+        self.preload = list(preload)
         # Started with a clean environment: every kernel is a fork of this process, and
         # /proc/self/environ shows what the process was started with.
         self.home = tempfile.mkdtemp(prefix="upstream-forkserver-")
-        self.proc = subprocess.Popen([sys.executable, "-m", "grading.forkserver", *preload],
+        self.proc = subprocess.Popen([sys.executable, "-m", "grading.forkserver", *self.preload],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                                      bufsize=1, cwd="/", env=sandbox.clean_environment(self.home))
         self.not_preloaded = None
@@ -190,26 +196,38 @@ class Client:
             raise RuntimeError("the kernel fork server did not start")
         self.not_preloaded = hello.get("not_preloaded", [])
 
-    def fork(self, spec, connection_file: str) -> tuple[int, list[str]]:
-        """A confined kernel process: its pid and the protections it achieved."""
+    def ask(self, request: dict) -> dict:
+        """One request, its reply (``{"error": ...}`` if the server died)."""
+        self.wait_ready()
         try:
-            self.proc.stdin.write(json.dumps({"spec": spec.to_json(),
-                                              "connection_file": connection_file}) + "\n")
+            self.proc.stdin.write(json.dumps(request) + "\n")
             self.proc.stdin.flush()
             line = self.proc.stdout.readline()
         except OSError:
             line = ""
-        reply = json.loads(line or '{"error": "the kernel fork server died"}')
+        return json.loads(line or '{"error": "the fork server died"}')
+
+    def fork(self, spec, connection_file: str) -> tuple[int, list[str]]:
+        """A confined kernel process: its pid and the protections it achieved."""
+        reply = self.ask({"spec": spec.to_json(), "connection_file": connection_file})
         if "pid" not in reply or "error" in reply:
             raise RuntimeError(f"could not start a kernel: {reply.get('error')}")
         return reply["pid"], reply["protections"]
+
+    def fork_test(self, request: dict) -> int:
+        """A test interpreter's kernel process (``grading.test_interpreter``): its pid."""
+        reply = self.ask({**request, "kind": "test"})
+        if "pid" not in reply:
+            raise RuntimeError(f"could not start a test interpreter: {reply.get('error')}")
+        return reply["pid"]
 
     def close(self) -> None:
         import shutil
         import subprocess
 
         if self.proc.poll() is None:
-            self.proc.stdin.close()
+            with contextlib.suppress(OSError):
+                self.proc.stdin.close()
             try:
                 self.proc.wait(5)
             except subprocess.TimeoutExpired:
@@ -218,6 +236,8 @@ class Client:
 
 
 def _fork_kernel(request: dict) -> dict:
+    if request.get("kind") == "test":
+        return _fork_test_kernel(request)
     report, child_end = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -231,8 +251,38 @@ def _fork_kernel(request: dict) -> dict:
         os.close(report)
 
 
+def _fork_test_kernel(request: dict) -> dict:
+    """A test interpreter of split grading (``grading.test_interpreter``): no student code has
+    ever run in this process, so its forks are as clean as a new interpreter."""
+    from grading import test_interpreter
+
+    server_pid = os.getpid()
+    pid = os.fork()
+    if pid == 0:
+        test_interpreter._child(request, server_pid)
+    remember_child(pid)
+    return {"pid": pid}
+
+
+PR_SET_DUMPABLE = 4
+
+
+def _set_dumpable(dumpable: bool) -> None:
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, int(dumpable), 0, 0, 0)
+
+
 def serve(modules: list[str]) -> None:
-    serve_forks(_fork_kernel, preload(modules))
+    # Neither this server nor the test interpreters it forks may be ptraced, or have their
+    # memory read, by processes of the same uid without CAP_SYS_PTRACE (a student's kernel at
+    # the user level): the kernels it forks next, the tests' among them, are copies of it.
+    _set_dumpable(False)
+    # The test interpreters' runtime (and the crossing format it reads values in), imported
+    # once here rather than in every test kernel. A student's kernel gets its own copy of the
+    # harness from the grader, never this module object (grading.crossing.INSTALL).
+    failed = preload([*modules, "grading.test_interpreter"])
+    serve_forks(_fork_kernel, failed)
 
 
 if __name__ == "__main__":

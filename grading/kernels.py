@@ -178,6 +178,14 @@ class KernelPool(BootedAhead):
         self.ready: Kernel | None = None
         self.ready = self._start()
 
+    def live_server(self) -> forkserver.Client:
+        """The fork server, started again if it died: at the user level a submission runs as
+        our own uid and could kill it; the next submission must not pay for that."""
+        if self.server.proc.poll() is not None:
+            self.server = forkserver.Client(self.settings.preload)
+            self.server.wait_ready()
+        return self.server
+
     def _ids(self):
         if not self.settings.ids:
             return None, None
@@ -196,11 +204,7 @@ class KernelPool(BootedAhead):
         spec = sandbox.Spec(folder=str(folder), level=self.settings.level, uid=uid, gid=gid,
                             hide=self.settings.hide, limits=self.settings.limits,
                             namespaces=self.settings.namespaces)
-        if self.server.proc.poll() is not None:
-            # At the user level a submission runs as our own uid and could kill the fork server;
-            # the next submission must not pay for that.
-            self.server = forkserver.Client(self.settings.preload)
-            self.server.wait_ready()
+        self.live_server()
         km = BoundedKernelManager(kernel_name="python3", transport="ipc",
                                 ip=str(folder / "ipc" / "kernel"),
                                 connection_file=str(folder / "kernel.json"))

@@ -50,11 +50,12 @@ from jupyter_client.provisioning import LocalProvisioner
 from jupyter_core.utils import run_sync
 from traitlets import Float, Unicode
 
-from . import course_root
+from . import course_root, forkserver
 from .kernels import (
     BootedAhead,
     BoundedKernelManager,
     ForkedProcess,
+    KernelPool,
     SandboxedExecute,
     copy_into,
     discard,
@@ -263,57 +264,12 @@ class _TestProvisioner(LocalProvisioner):
     request: dict = {}
 
     async def launch_kernel(self, cmd, **kwargs):
-        pid = self.server.fork({**self.request, "connection_file": self.parent.connection_file})
+        pid = self.server.fork_test({**self.request,
+                                     "connection_file": self.parent.connection_file})
         self.process = ForkedProcess(pid)
         self.pid = self.pgid = pid
         self.cwd = self.request["workdir"]
         return self.connection_info
-
-
-class TestServer:
-    """The grader's side of ``python -m grading.test_interpreter``."""
-
-    def __init__(self, preload: list[str]):
-        import subprocess
-        import sys
-
-        self.preload = list(preload)
-        from . import sandbox
-
-        # A clean environment, as the student kernels' fork server has: nothing of the
-        # grader's own variables is inherited by what runs the tests.
-        self.home = tempfile.mkdtemp(prefix="upstream-tests-home-")
-        self.proc = subprocess.Popen([sys.executable, "-m", "grading.test_interpreter",
-                                      *self.preload], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True, bufsize=1, cwd="/",
-                                     env=sandbox.clean_environment(self.home))
-        self.ready = False
-
-    def wait_ready(self) -> None:
-        if not self.ready:
-            hello = json.loads(self.proc.stdout.readline() or "{}")
-            if not hello.get("ready"):
-                raise RuntimeError("the test interpreter's fork server did not start")
-            self.ready = True
-
-    def fork(self, request: dict) -> int:
-        self.wait_ready()
-        self.proc.stdin.write(json.dumps(request) + "\n")
-        self.proc.stdin.flush()
-        reply = json.loads(self.proc.stdout.readline() or '{"error": "fork server died"}')
-        if "pid" not in reply:
-            raise RuntimeError(f"could not start a test interpreter: {reply.get('error')}")
-        return reply["pid"]
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            with contextlib.suppress(OSError):
-                self.proc.stdin.close()
-            try:
-                self.proc.wait(5)
-            except Exception:  # noqa: BLE001
-                self.proc.kill()
-        shutil.rmtree(self.home, ignore_errors=True)
 
 
 @dataclass
@@ -323,29 +279,47 @@ class TestKernel:
 
 
 class TestKernels(BootedAhead):
-    """One test kernel booted ahead of need; a new one for every submission."""
+    """One test kernel booted ahead of need; a new one for every submission. Forked by the
+    worker's fork server (``pool``: the one its student kernels come from), or by one of its
+    own where there is no pool."""
 
-    def __init__(self, preload: list[str], base: str | None = None, limits: dict | None = None):
-        self.server = TestServer(preload)
+    def __init__(self, preload: list[str], base: str | None = None, limits: dict | None = None,
+                 pool: KernelPool | None = None):
+        self.pool, self.preload = pool, list(preload)
+        self.server = None if pool is not None else forkserver.Client(self.preload)
         self.base = Path(tempfile.mkdtemp(prefix="upstream-tests-", dir=base))
         self.base.chmod(0o700)
         self.limits = dict(limits or {})
         self.ready: TestKernel | None = None
 
-    def _start(self) -> TestKernel:
+    def _server(self) -> forkserver.Client:
+        if self.pool is not None:
+            return self.pool.live_server()
         if self.server.proc.poll() is not None:
-            self.server = TestServer(self.server.preload)
+            self.server = forkserver.Client(self.preload)
+        return self.server
+
+    def _start(self) -> TestKernel:
+        server = self._server()
         workdir = Path(tempfile.mkdtemp(dir=self.base))
         km = BoundedKernelManager(kernel_name="python3", transport="ipc",
                                   ip=str(workdir / "kernel"),
                                   connection_file=str(workdir / "kernel.json"))
         provisioner = _TestProvisioner(kernel_id=workdir.name, kernel_spec=km.kernel_spec,
                                        parent=km)
-        provisioner.server = self.server
+        provisioner.server = server
         provisioner.request = {"workdir": str(workdir), "limits": self.limits}
         km.provisioner = provisioner
         run_sync(km.start_kernel)()
         return TestKernel(km, workdir)
+
+    def close(self) -> None:
+        if self.ready is not None:
+            self.release(self.ready)
+            self.ready = None
+        if self.server is not None:  # our own; a pool's is the pool's to close
+            self.server.close()
+        shutil.rmtree(self.base, ignore_errors=True)
 
     def release(self, kernel: TestKernel) -> None:
         discard(kernel.km)
@@ -355,12 +329,13 @@ class TestKernels(BootedAhead):
 _TESTS: TestKernels | None = None
 
 
-def start(preload: list[str], base: str | None = None, limits: dict | None = None) -> None:
-    """Start the test interpreters' fork server now (a worker calls this before grading, so it
-    warms up while nbgrader is imported)."""
+def start(preload: list[str], base: str | None = None, limits: dict | None = None,
+          pool: KernelPool | None = None) -> None:
+    """Set up the test kernels (forked by ``pool``'s fork server, the worker's, or by one of
+    their own) and boot the first before any submission is graded."""
     global _TESTS
     if _TESTS is None:
-        _TESTS = TestKernels(preload, base, limits)
+        _TESTS = TestKernels(preload, base, limits, pool)
         _TESTS.refill()  # the first submission's test kernel boots while its cells run
 
 
@@ -403,7 +378,7 @@ class SplitExecute(SandboxedExecute):
             if plan is not None and plan.cells:
                 if _TESTS is None:
                     settings = kernels._POOL.settings
-                    start(settings.preload, settings.base)
+                    start(settings.preload, settings.base, pool=kernels._POOL)
                 self._split = plan
                 self._split_index = {
                     i: c.metadata["nbgrader"]["grade_id"] for i, c in enumerate(nb.cells)

@@ -2,12 +2,13 @@
 
 Two parts:
 
-* a fork server (``python -m grading.test_interpreter MODULE...``), started by a grading worker
-  before any submission is graded: it imports IPython, ipykernel and the exercise's libraries once,
-  then forks one fresh IPython kernel per submission. No student code ever runs in it or in its
-  children. A child makes itself non-dumpable (so processes of the grader's uid without
-  CAP_SYS_PTRACE, such as a student's kernel at the user level, can neither ptrace it nor read
-  its memory), takes resource limits and its own folder, and becomes an ``IPKernelApp``.
+* the test kernel itself (``_child``), forked for each submission by the worker's warmed fork
+  server (``grading.forkserver``, request kind ``"test"``), the process that also forks the
+  student kernels and in which no student code ever runs: it imported IPython, ipykernel and the
+  exercise's libraries once. The child makes itself non-dumpable (so processes of the grader's
+  uid without CAP_SYS_PTRACE, such as a student's kernel at the user level, can neither ptrace
+  it nor read its memory; the server is not dumpable either), takes resource limits and its own
+  folder, and becomes an ``IPKernelApp``. No student code ever runs in it.
 * the runtime used *inside* that kernel (``attach``, ``prepare``, ``StudentFunction``): it talks
   to the student's kernel over the student kernel's own Jupyter sockets, sending only requests
   of ``grading.crossing.serve`` (never a test's code) and receiving values as data
@@ -60,6 +61,18 @@ class StudentKernelUnresponsive(ValueCannotBeChecked):
 
 # ---- the runtime inside the test kernel ----------------------------------------------------------
 
+def _zmq_context():
+    """The test kernel's own zmq context where there is one: a new context starts an I/O thread
+    of its own on its first socket (about 13 ms per submission, py-spy 2026-12-01)."""
+    import zmq
+
+    with contextlib.suppress(Exception):
+        context = get_ipython().kernel.parent.context  # noqa: F821 - in the test kernel
+        if type(context) is zmq.Context:  # not an asyncio one: this link blocks
+            return context
+    return zmq.Context.instance()
+
+
 class _Link:
     """The connection to one student's kernel (one per test kernel, set by ``attach``).
 
@@ -85,7 +98,7 @@ class _Link:
         path = f"{self.connection.get('ip', '')}{crossing.CHANNEL_SUFFIX}"
         if self.connection.get("transport") != "ipc" or not os.path.exists(path):
             return
-        sock = zmq.Context.instance().socket(zmq.DEALER)
+        sock = _zmq_context().socket(zmq.DEALER)
         sock.setsockopt(zmq.LINGER, 0)
         # A message larger than this makes zmq drop it (and the connection): the student's
         # side cannot make us hold more than this in memory.
@@ -448,6 +461,8 @@ def _child(request: dict, server_pid: int) -> None:  # pragma: no cover - runs i
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
+    os.closerange(3, 65536)  # nothing of the server's (its pipes to the grader)
+    sys._upstream_test_kernel = True  # what this process is, for the test suite's recorder
     code = 0
     workdir = request["workdir"]
     try:
@@ -489,26 +504,3 @@ def _child(request: dict, server_pid: int) -> None:  # pragma: no cover - runs i
             f.write(traceback.format_exc())
         code = 70
     os._exit(code)
-
-
-def serve(modules: list[str]) -> None:
-    from . import forkserver
-
-    # Neither this server nor its children may be ptraced or have their memory read by
-    # processes of the same uid without CAP_SYS_PTRACE (student kernels at the user level).
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
-    failed = forkserver.preload([*modules, "grading.crossing", "jupyter_client", "zmq"])
-    server_pid = os.getpid()
-
-    def fork(request: dict) -> dict:
-        pid = os.fork()
-        if pid == 0:
-            _child(request, server_pid)
-        forkserver.remember_child(pid)
-        return {"pid": pid}
-
-    forkserver.serve_forks(fork, failed)
-
-
-if __name__ == "__main__":
-    serve([m for m in sys.argv[1:] if m])

@@ -36,7 +36,8 @@ def worker_main(args: dict) -> None:
     # nbgrader); notebook and nbgrader schemas use no "iri" format, so a worker does without it.
     # (Kernels are forked from the fork server, which does not do this.)
     sys.modules.setdefault("rfc3987_syntax", None)
-    # The fork server warms up (imports ipykernel, pandas, ...) while we import nbgrader.
+    # The fork server (of the student kernels and, for split grading, the test interpreters)
+    # warms up (imports ipykernel, pandas, ...) while we import nbgrader.
     server = forkserver.Client(args["pool"]["preload"])
     import nbgrader.apps  # noqa: F401 - now, while the fork server warms up
 
@@ -53,13 +54,14 @@ def worker_main(args: dict) -> None:
         if not setup.released(config, assignment):
             _send(["fatal", f"{assignment} is not in the gradebook yet: run `python -m grading "
                             f"release {assignment} --course-dir {course_dir}` first"])
+            server.close()
             return
     gapi = course.api(config)
     server.wait_ready()
     pool = kernels.KernelPool(kernels.PoolSettings(**args["pool"]), server)
     kernels.set_pool(pool)
-    if config.SplitExecute.tests_in == "test-interpreter":  # warm it up before the first job
-        split_execution.start(pool.settings.preload, pool.settings.base)
+    if config.SplitExecute.tests_in == "test-interpreter":  # before the first job
+        split_execution.start(pool.settings.preload, pool.settings.base, pool=pool)
     _send(["ready", pool.server.not_preloaded])
     try:
         for line in sys.stdin:

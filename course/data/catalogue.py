@@ -51,16 +51,23 @@ class Catalogue:
         return self.root / MANIFEST
 
     def manifest(self) -> dict:
+        """The manifest (a copy: editing it changes nothing)."""
+        return copy.deepcopy(self._manifest())
+
+    def _manifest(self) -> dict:
+        """The cached manifest itself: read it, never change it."""
         try:
             stamp = self.manifest_path.stat().st_mtime_ns
         except FileNotFoundError:
             raise ManifestError(
                 f"no dataset manifest at {self.manifest_path}: reinstall the course or run "
                 "`git checkout course/datasets/datapackage.json`") from None
-        return copy.deepcopy(_read_manifest(str(self.manifest_path), stamp))
+        return _read_manifest(str(self.manifest_path), stamp)
 
     def _resources(self) -> dict[str, dict]:
-        return {r["name"]: r for r in self.manifest().get("resources", [])}
+        # Read-only views of the cached entries; what leaves this class is copied (describe).
+        # Copying the whole manifest on every load cost more than reading the cached table.
+        return {r["name"]: r for r in self._manifest().get("resources", [])}
 
     def names(self) -> list[str]:
         return sorted(self._resources())

@@ -2,8 +2,9 @@
 
 For the length of a ``with recording(...)``, a ``.pth`` file in this interpreter's site-packages
 patches jupyter_client's ``Session.send`` in the processes that talk to student kernels for
-``course_dir``: the grading worker (nbclient runs the student's cells) and the test interpreter's
-fork server, whose kernels inherit the patch (they call the student's functions). Every
+``course_dir``: the grading worker (nbclient runs the student's cells) and the worker's fork
+server, whose test kernels inherit the patch (they call the student's functions; its student
+kernels inherit it too, and leave it idle). Every
 ``execute_request`` sent on a socket whose endpoint is a student kernel's (not a test
 interpreter's) is appended, as JSON, to the log, and so is every request sent on the crossing
 harness's own channel (``"channel"``: its text): everything those kernels were ever asked. No other process is affected, and the ``.pth`` file is removed afterwards.
@@ -29,8 +30,13 @@ if _conf["course_dir"] in _who and not getattr(sys, "_upstream_recording", False
     from jupyter_client import session as _session
     _send = _session.Session.send
 
+    def _recorded():  # the worker, or a test kernel (student kernels are forks of the same
+        return _worker or getattr(sys, "_upstream_test_kernel", False)  # server: not them)
+
     def send(self, stream, msg_or_type, content=None, *args, **kwargs):
         msg = _send(self, stream, msg_or_type, content, *args, **kwargs)
+        if not _recorded():
+            return msg
         try:
             endpoint = stream.getsockopt(zmq.LAST_ENDPOINT).decode()
         except Exception:
@@ -47,6 +53,8 @@ if _conf["course_dir"] in _who and not getattr(sys, "_upstream_recording", False
     _send_multipart = zmq.Socket.send_multipart
 
     def send_multipart(self, parts, *args, **kwargs):
+        if not _recorded():
+            return _send_multipart(self, parts, *args, **kwargs)
         try:
             endpoint = self.getsockopt(zmq.LAST_ENDPOINT).decode()
         except Exception:
@@ -73,7 +81,7 @@ def recording(course_dir: Path, folder: Path):
     script.write_text(RECORDER.replace("CONF", repr(str(conf))))
     pth = Path(sysconfig.get_paths()["purelib"]) / f"upstream_test_recorder_{tag}.pth"
     pth.write_text(f"import sys; exec(open({str(script)!r}).read(), {{}}) if {{'grading.worker', "
-                   "'grading.test_interpreter'} & set(getattr(sys, 'orig_argv', ())) "
+                   "'grading.forkserver'} & set(getattr(sys, 'orig_argv', ())) "
                    "else None\n")
     try:
         yield log
