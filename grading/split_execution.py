@@ -193,6 +193,54 @@ def names_used(source: str) -> tuple[set[str], set[str]]:
     return loads, binds
 
 
+# Functions of the course that only show something (a widget) and change nothing a later cell
+# could read: a setup cell made only of calls to them, with constant arguments, is not run in
+# the test interpreter, where nothing it shows is kept.
+DISPLAY_ONLY = {"course.widgets.hints"}
+
+
+def imports_and_rebinds(source: str) -> tuple[dict[str, str], set[str]]:
+    """What a cell's import statements bind (alias -> module or ``module.name``), and every
+    name it binds any other way."""
+    tree = _parse(source)
+    if tree is None:
+        return {}, set()
+    imported: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    imported[alias.asname] = alias.name
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                imported[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    other = names_used(source)[1] - set(imported)
+    return imported, other
+
+
+def display_only(source: str, imported: dict[str, str]) -> bool:
+    """Whether a cell only calls ``DISPLAY_ONLY`` functions (``widgets.hints("ex01", "x")``),
+    through names trusted cells imported, with constant arguments."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return False
+    if not tree.body:
+        return False
+    for stmt in tree.body:
+        call = stmt.value if isinstance(stmt, ast.Expr) else None
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+                and isinstance(call.func.value, ast.Name)):
+            return False
+        if f"{imported.get(call.func.value.id)}.{call.func.attr}" not in DISPLAY_ONLY:
+            return False
+        values = [*call.args, *(k.value for k in call.keywords)]
+        if not all(isinstance(v, ast.Constant) for v in values) or any(
+                k.arg is None for k in call.keywords):
+            return False
+    return True
+
+
 def plan_cells(cells: list[TrustedCell], answers: set[str]) -> list[TrustedCell]:
     """Fill in each trusted cell's ``fetch`` list (see the module docstring for the rule)."""
     bound: set[str] = set()
@@ -215,6 +263,7 @@ def trusted_cells(released, source, test_sources: dict[str, str], graded: set[st
         if cell.cell_type == "code" and meta.get("solution") and meta.get("grade_id"):
             answer_cells[meta["grade_id"]] = answer_parts(cell.source)
     cells, answers = [], set()
+    imported: dict[str, str] = {}  # names the trusted cells so far bound by importing
     for cell in released.cells:
         meta = cell.metadata.get("nbgrader", {})
         gid = meta.get("grade_id")
@@ -225,10 +274,21 @@ def trusted_cells(released, source, test_sources: dict[str, str], graded: set[st
             answers |= names
             if scaffold:
                 cells.append(TrustedCell("setup", f"{gid} (scaffold)", scaffold))
+            for name in names:  # the student's value, from now on
+                imported.pop(name, None)
         elif gid in graded and gid in test_sources:
             cells.append(TrustedCell("test", gid, test_sources[gid]))
         elif meta.get("locked") and not meta.get("grade") and not meta.get("solution"):
+            if display_only(cell.source, imported):
+                continue
             cells.append(TrustedCell("setup", gid or "", cell.source))
+        else:
+            continue
+        if cells:
+            new, rebound = imports_and_rebinds(cells[-1].source)
+            for name in rebound | set(new):
+                imported.pop(name, None)
+            imported.update(new)
     return plan_cells(cells, answers), answers
 
 
@@ -444,13 +504,18 @@ class SplitExecute(SandboxedExecute):
             tkc.start_channels()
             run_sync(tkc.wait_for_ready)(timeout=120)  # a loaded machine boots slowly
             timeout = self.call_timeout or self.timeout or 30
-            run_sync(_quiet)(tkc, "__import__('grading.test_interpreter', fromlist=['attach'])"
-                             f".attach(__import__('json').loads({json.dumps(info)!r}), "
-                             f"{int(student_km.provisioner.pid)}, {float(timeout)!r}, "
-                             f"installed={bool(getattr(self, '_installed', False))})", 60)
+            # What runs before each test cell (attaching to the student's kernel, setup cells,
+            # taking the student's names) goes as one request, not one each: each still runs
+            # on its own there (grading.test_interpreter.run_steps). Setup cells after the last
+            # test cell are not run: nothing graded follows them.
+            steps = [["attach", info, int(student_km.provisioner.pid), float(timeout),
+                      bool(getattr(self, "_installed", False))]]
+            seconds = 60.0
             by_id = {gid: i for i, gid in self._split_index.items()}
+            tests = [t for t in plan.cells if t.kind == "test" and t.grade_id in by_id]
+            last = plan.cells.index(tests[-1]) if tests else -1
             self.km, self.kc = tk.km, tkc
-            for trusted in plan.cells:
+            for trusted in plan.cells[:last + 1]:
                 index = by_id.get(trusted.grade_id) if trusted.kind == "test" else None
                 if trusted.kind == "test" and index is None:
                     continue  # deleted from the submission: not run, as in stock nbgrader
@@ -460,11 +525,16 @@ class SplitExecute(SandboxedExecute):
                     continue
                 if trusted.fetch:
                     tag = trusted.grade_id if trusted.kind == "test" else ""
-                    run_sync(_quiet)(tkc, "__import__('grading.test_interpreter', fromlist="
-                                     f"['prepare']).prepare({trusted.fetch!r}, {tag!r})",
-                                     timeout + 30)
+                    steps.append(["prepare", trusted.fetch, tag])
+                    seconds += timeout + 30
                 if trusted.kind == "setup":
-                    run_sync(_quiet)(tkc, trusted.source, self.timeout or 60)
+                    steps.append(["run", trusted.source])
+                    seconds += self.timeout or 60
+                    continue
+                run_sync(_quiet)(tkc, _RUN_STEPS.format(json.dumps(steps)), seconds)
+                steps, seconds = [], 0.0
+                if getattr(self, "_stopped", None):
+                    self._not_run(self.nb.cells[index])
                     continue
                 cell = self.nb.cells[index]
                 cell.source = trusted.source
@@ -484,6 +554,10 @@ class SplitExecute(SandboxedExecute):
                                       evalue=f"not run: {self._stopped}",
                                       traceback=[f"{NOT_RUN}: not run: {self._stopped}"])]
         cell.execution_count = None
+
+
+_RUN_STEPS = ("__import__('grading.test_interpreter', fromlist=['run_steps']).run_steps("
+              "__import__('json').loads({!r}))")
 
 
 def _student_link(km, timeout: float):

@@ -424,6 +424,24 @@ class _Unusable:
     __truediv__ = __float__ = __int__ = __index__ = __str__ = __format__ = _fail
 
 
+def run_steps(steps: list) -> None:
+    """The grader's steps before a test cell, in one request, each on its own (one that fails
+    does not stop the next, as when each was a request): ``["attach", connection, pid, timeout,
+    installed]``, ``["prepare", names, snapshot]``, and ``["run", source]`` for a setup cell of
+    the exercise, run as a silent cell of its own would be."""
+    shell = get_ipython()  # noqa: F821 - runs inside the test kernel
+    for step in steps:
+        try:
+            if step[0] == "attach":
+                attach(step[1], step[2], step[3], installed=step[4])
+            elif step[0] == "prepare":
+                prepare(step[1], step[2])
+            elif step[0] == "run":
+                shell.run_cell(step[1], silent=True, store_history=False)
+        except Exception:  # noqa: BLE001 - its output is not kept, as a request's was not
+            traceback.print_exc()
+
+
 def prepare(names: list[str], snapshot: str = "") -> None:
     """Bind ``names`` in the test's namespace to the student's values (called before a test):
     as they were where the test cell stands in the notebook (``snapshot``), if taken."""
