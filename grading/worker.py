@@ -48,6 +48,8 @@ def worker_main(args: dict) -> None:
     course = course_root.CourseRoot(course_dir)
     setup.serialize_gradebook(course.lock_path)
     setup.cache_schema_checks()
+    setup.reuse_gradebook_engine()
+    setup.fast_output_checks()
     config = setup.grading_config(course_dir, args["cell_timeout"],
                                   args.get("tests_in", "test-interpreter"))
     for assignment in assignments:

@@ -281,3 +281,74 @@ print("connected" if peer.poll(5000) else "stuck", flush=True)
     except subprocess.TimeoutExpired as exc:
         raise AssertionError("the context's I/O thread is stuck") from exc
     assert run.stdout.strip() == "connected", run.stdout + run.stderr
+
+
+# ---- the worker's nbgrader speed-ups change nothing nbgrader decides ---------------------------
+
+def _in_worker_process(scenario: str) -> str:
+    """Run ``scenario`` in a fresh interpreter (the patches change module globals)."""
+    run = subprocess.run([sys.executable, "-c", scenario], cwd=REPO, capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return run.stdout
+
+
+def test_fast_output_checks_accept_and_refuse_what_nbformat_does():
+    out = _in_worker_process("""
+import json, sys
+sys.modules.setdefault("rfc3987_syntax", None)
+import nbformat
+from nbformat.v4 import nbbase
+outputs = [
+    {"output_type": "stream", "name": "stdout", "text": "hello"},
+    {"output_type": "stream", "name": "stdout", "text": 5},
+    {"output_type": "display_data", "data": {"text/plain": "x"}, "metadata": {}},
+    {"output_type": "display_data", "data": {"text/plain": 3}, "metadata": {}},
+    {"output_type": "execute_result", "data": {}, "metadata": {}, "execution_count": 1},
+    {"output_type": "execute_result", "data": {}, "metadata": {}, "execution_count": "x"},
+    {"output_type": "error", "ename": "E", "evalue": "v", "traceback": ["t"]},
+    {"output_type": "error", "ename": "E", "evalue": "v", "traceback": [1]},
+    {"output_type": "error", "ename": "E"},
+    {"output_type": "weird"},
+]
+def verdicts():
+    seen = []
+    for o in outputs:
+        try:
+            nbbase.validate(nbformat.NotebookNode(o), "output")
+            seen.append("ok")
+        except nbformat.ValidationError as exc:
+            seen.append(str(exc).splitlines()[0])
+    return seen
+before = verdicts()
+from grading import nbgrader_setup
+nbgrader_setup.fast_output_checks()
+assert nbbase.validate._upstream_fast
+print(json.dumps([before, verdicts()]))
+""")
+    before, after = json.loads(out)
+    assert after == before
+    assert before.count("ok") == 4
+
+
+def test_one_gradebook_engine_per_database_keeps_what_each_session_wrote(tmp_path):
+    out = _in_worker_process(f"""
+import sys
+sys.modules.setdefault("rfc3987_syntax", None)
+from grading import nbgrader_setup
+nbgrader_setup.reuse_gradebook_engine()
+from nbgrader.api import Gradebook
+a, b = "sqlite:///{tmp_path}/a.db", "sqlite:///{tmp_path}/b.db"
+with Gradebook(a, "c") as gb:
+    gb.add_student("s1")
+    first = gb.engine
+with Gradebook(a, "c") as gb:
+    assert gb.engine is first
+    assert [s.id for s in gb.students] == ["s1"]
+    gb.add_student("s2")
+with Gradebook(b, "c") as gb:
+    assert gb.engine is not first and gb.students == []
+with Gradebook(a, "c") as gb:
+    print(sorted(s.id for s in gb.students))
+""")
+    assert out.strip() == "['s1', 's2']"
