@@ -1,16 +1,23 @@
-"""A warmed process that forks one fresh, confined IPython kernel per submission.
+"""A warmed process that forks one fresh IPython kernel per request: a confined kernel for a
+student's submission, or a test interpreter of split grading (``grading.test_interpreter``).
 
 Starting a kernel the usual way costs a new interpreter plus importing IPython, ipykernel and the
 exercise's libraries (pandas, the course package) — on a small machine that is most of the time
 nbgrader spends per notebook. This process pays that once: it imports them, then for each request
-forks a child, which confines itself (``grading.sandbox.enter``) and becomes an ``IPKernelApp``
-with the connection file it was given. Every submission still gets its own new process with a
-clean namespace; only already-imported library modules are shared (copy-on-write).
+forks a child. A student's kernel confines itself (``grading.sandbox.enter``) before it runs
+anything; a test interpreter takes limits and its own folder (``test_interpreter._child``). Every
+submission still gets its own new processes with clean namespaces; only already-imported library
+modules are shared (copy-on-write). No student code ever runs in this process, which is not
+dumpable: a student's kernel of the same uid can neither ptrace it nor read its memory, and so
+cannot reach the test interpreters it forks next. What a student's kernel inherits of it is
+library state and the paths of earlier requests (never a kernel's key: the server does not read
+connection files).
 
 Protocol (one JSON object per line): request ``{"spec": {...}, "connection_file": "..."}`` on
-stdin, reply ``{"pid": N, "protections": [...]}`` (or with ``"error"``) on stdout, once the child has
-confined itself. EOF on stdin ends the server and kills the kernels still running. The server runs
-with a clean environment.
+stdin, reply ``{"pid": N, "protections": [...]}`` (or with ``"error"``) on stdout, once the child
+has confined itself; request ``{"kind": "test", "workdir": ..., "limits": ...,
+"connection_file": ...}``, reply ``{"pid": N}``. EOF on stdin ends the server and kills the
+kernels still running. The server runs with a clean environment.
 """
 
 from __future__ import annotations
@@ -44,6 +51,15 @@ def preload(modules: list[str]) -> list[str]:
     for name in ESSENTIAL + modules:
         try:
             importlib.import_module(name)
+        except ModuleNotFoundError:
+            # ``from course.maps import external_urls`` lists "course.maps.external_urls": a
+            # name in a module, not a module. Looking it up imports what the module loads
+            # lazily (folium, here), which each kernel would otherwise import for itself.
+            parent, _, attr = name.rpartition(".")
+            try:
+                getattr(importlib.import_module(parent), attr)
+            except Exception:  # noqa: BLE001 - what cannot load is simply not warmed
+                failed.append(name)
         except Exception:  # noqa: BLE001 - a module that cannot load is simply not warmed
             failed.append(name)
     _warm_datasets()
@@ -124,19 +140,19 @@ def _child(request: dict, report: int) -> None:  # pragma: no cover - runs in th
     from grading import sandbox
 
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    # The server is not dumpable (see ``serve``); a student's kernel is as any process of its
-    # user (the grader reaches its sockets through /proc/PID/root), as before the two kinds of
-    # kernel shared a server.
-    _set_dumpable(True)
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
     # Nothing of the server's open files (its pipes to the grader) may reach the kernel.
     os.closerange(3, report)
     os.closerange(report + 1, 65536)
-    spec = sandbox.Spec(**request["spec"])
+    # The server is not dumpable (see ``serve``); a student's kernel is as any process of its
+    # user (the grader reaches its sockets through /proc/PID/root), as before the two kinds of
+    # kernel shared a server: made so only now that it holds nothing of the server's.
+    _set_dumpable(True)
     code = 0
     try:
+        spec = sandbox.Spec(**request["spec"])
         protections, connection_file = sandbox.enter(spec, request["connection_file"], report)
     except BaseException:  # noqa: BLE001 - report and leave; the grader says why
         os.write(report, (json.dumps({"error": traceback.format_exc()}) + "\n").encode())

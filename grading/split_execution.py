@@ -6,9 +6,10 @@ kernel, after the student's code, so that code can watch, rewrite or fool every 
 
 1. every cell of the submission *except* the test cells runs in the sandboxed student kernel, as
    before (``SandboxedExecute``); no test cell is ever sent to it;
-2. then a clean IPython kernel, forked from a warmed fork server in which no student code ever
-   ran (``grading.test_interpreter``), runs the trusted cells of the exercise in the released
-   order: the locked setup cells, from the grader's release notebook, and the test cells, from
+2. then a clean IPython kernel, forked by the worker's warmed fork server, in which no student
+   code ever runs (``grading.test_interpreter``), runs the trusted cells of the exercise in the
+   released order: the locked setup cells, from the grader's release notebook, and the test
+   cells, from
    nbgrader's gradebook. Before each, the names it needs from the student are fetched from the
    student's kernel *as data* (``grading.crossing``); student functions become proxies that call
    back into the student's kernel with the arguments sent as data.
@@ -269,22 +270,20 @@ def trusted_cells(released, source, test_sources: dict[str, str], graded: set[st
         gid = meta.get("grade_id")
         if cell.cell_type != "code":
             continue
+        count = len(cells)
         if gid in solutions or meta.get("solution"):
             names, scaffold = answer_cells.get(gid, (top_level_bindings(cell.source), ""))
             answers |= names
-            if scaffold:
-                cells.append(TrustedCell("setup", f"{gid} (scaffold)", scaffold))
             for name in names:  # the student's value, from now on
                 imported.pop(name, None)
+            if scaffold:
+                cells.append(TrustedCell("setup", f"{gid} (scaffold)", scaffold))
         elif gid in graded and gid in test_sources:
             cells.append(TrustedCell("test", gid, test_sources[gid]))
-        elif meta.get("locked") and not meta.get("grade") and not meta.get("solution"):
-            if display_only(cell.source, imported):
-                continue
+        elif (meta.get("locked") and not meta.get("grade") and not meta.get("solution")
+              and not display_only(cell.source, imported)):
             cells.append(TrustedCell("setup", gid or "", cell.source))
-        else:
-            continue
-        if cells:
+        if len(cells) > count:  # what the trusted cell just added binds, by importing or not
             new, rebound = imports_and_rebinds(cells[-1].source)
             for name in rebound | set(new):
                 imported.pop(name, None)
@@ -317,7 +316,7 @@ def load_plan(course_dir, assignment: str, notebook: str, db_url: str) -> Plan |
     return Plan(cells, answers, course.release(assignment))
 
 
-# ---- test kernels, forked from the test interpreter's fork server --------------------------------
+# ---- test kernels, forked by the worker's fork server (request kind "test") ---------------------
 
 class _TestProvisioner(LocalProvisioner):
     server = None
@@ -527,11 +526,17 @@ class SplitExecute(SandboxedExecute):
                     tag = trusted.grade_id if trusted.kind == "test" else ""
                     steps.append(["prepare", trusted.fetch, tag])
                     seconds += timeout + 30
+                if trusted.kind == "setup" and "await" in trusted.source:
+                    # top-level await cannot run inside another cell: a request of its own
+                    _flush(tkc, steps, seconds)
+                    steps, seconds = [], 0.0
+                    run_sync(_quiet)(tkc, trusted.source, self.timeout or 60)
+                    continue
                 if trusted.kind == "setup":
                     steps.append(["run", trusted.source])
                     seconds += self.timeout or 60
                     continue
-                run_sync(_quiet)(tkc, _RUN_STEPS.format(json.dumps(steps)), seconds)
+                _flush(tkc, steps, seconds)
                 steps, seconds = [], 0.0
                 if getattr(self, "_stopped", None):
                     self._not_run(self.nb.cells[index])
@@ -558,6 +563,12 @@ class SplitExecute(SandboxedExecute):
 
 _RUN_STEPS = ("__import__('grading.test_interpreter', fromlist=['run_steps']).run_steps("
               "__import__('json').loads({!r}))")
+
+
+def _flush(kc, steps: list, seconds: float) -> None:
+    """Send the steps gathered so far to the test kernel, as one request (none if empty)."""
+    if steps:
+        run_sync(_quiet)(kc, _RUN_STEPS.format(json.dumps(steps)), seconds)
 
 
 def _student_link(km, timeout: float):

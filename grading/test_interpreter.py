@@ -472,7 +472,7 @@ def prepare(names: list[str], snapshot: str = "") -> None:
             ns[name] = _Unusable(str(exc))
 
 
-# ---- the fork server ---------------------------------------------------------------------------
+# ---- the test kernel, forked by grading.forkserver ------------------------------------------
 
 def _child(request: dict, server_pid: int) -> None:  # pragma: no cover - runs in the fork
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -481,9 +481,9 @@ def _child(request: dict, server_pid: int) -> None:  # pragma: no cover - runs i
         os.dup2(devnull, fd)
     os.closerange(3, 65536)  # nothing of the server's (its pipes to the grader)
     sys._upstream_test_kernel = True  # what this process is, for the test suite's recorder
-    code = 0
-    workdir = request["workdir"]
+    code, workdir = 0, ""
     try:
+        workdir = request["workdir"]
         os.setsid()
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
@@ -518,7 +518,8 @@ def _child(request: dict, server_pid: int) -> None:  # pragma: no cover - runs i
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
     except BaseException:  # noqa: BLE001 - report and leave; the grader sees a dead kernel
-        with open(os.path.join(workdir, "kernel-error.txt"), "w") as f:
+        with contextlib.suppress(OSError), open(
+                os.path.join(workdir or "/nonexistent", "kernel-error.txt"), "w") as f:
             f.write(traceback.format_exc())
         code = 70
     os._exit(code)

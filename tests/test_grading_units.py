@@ -352,3 +352,39 @@ with Gradebook(a, "c") as gb:
     print(sorted(s.id for s in gb.students))
 """)
     assert out.strip() == "['s1', 's2']"
+
+
+def test_a_fork_server_warms_names_imported_from_a_module():
+    out = _in_worker_process("""
+import sys
+from grading import forkserver
+print(forkserver.preload(["course.maps.external_urls", "course.nothing_here"]),
+      "folium" in sys.modules)
+""")
+    assert out.strip().endswith("['course.nothing_here'] True"), out
+
+
+def test_only_cells_that_just_show_hints_are_left_out_of_the_test_interpreter():
+    import nbformat
+
+    from grading import split_execution as se
+
+    def cell(source, **meta):
+        c = nbformat.v4.new_code_cell(source)
+        c.metadata["nbgrader"] = {"locked": True, "grade": False, "solution": False, **meta}
+        return c
+
+    released = nbformat.v4.new_notebook(cells=[
+        cell("from course import data, widgets", grade_id="setup"),
+        cell('widgets.hints("ex01", "count_factors")', grade_id="hints"),
+        cell('widgets.hints("ex01", name)', grade_id="not_constant"),
+        cell('widgets.hints("ex01", "x")\nseen = 1', grade_id="binds"),
+        cell("widgets = 3", grade_id="answer", solution=True, locked=False),
+        cell('widgets.hints("ex01", "after_answer")', grade_id="after_answer"),
+    ])
+    source = nbformat.v4.new_notebook(cells=[
+        cell("### BEGIN SOLUTION\nwidgets = 3\n### END SOLUTION", grade_id="answer",
+             solution=True, locked=False)])
+    cells, answers = se.trusted_cells(released, source, {}, set(), {"answer"})
+    assert answers == {"widgets"}
+    assert [c.grade_id for c in cells] == ["setup", "not_constant", "binds", "after_answer"]
