@@ -66,11 +66,7 @@ def student_kernel(folder: Path) -> KernelManager:
     kc.execute("import pandas as pd\nfrom course import data\n"
                "measures = data.load('r2p_measures').drop(columns=['pillar'])\n" + solution(),
                reply=True, timeout=60)
-    msg = kc.session.msg("execute_request", {
-        "code": crossing.INSTALL, "silent": True, "store_history": False,
-        "user_expressions": {}, "allow_stdin": False, "stop_on_error": False},
-        metadata={"upstream_module": Path(crossing.__file__).read_text(encoding="utf-8")})
-    kc.shell_channel.send(msg)
+    kc.shell_channel.send(crossing.install_request(kc.session))
     kc.get_shell_msg(timeout=60)
     kc.stop_channels()
     return km

@@ -37,6 +37,7 @@ import contextlib
 import datetime as dt
 import decimal
 import fractions
+import functools
 import hashlib
 import hmac
 import json
@@ -738,6 +739,27 @@ INSTALL = ("exec(\"import sys, types\\nm = types.ModuleType('_upstream_crossing'
            "exec(compile(p['metadata']['upstream_module'], '<upstream crossing>', 'exec'), "
            "m.__dict__)\\nsys.modules['_upstream_crossing'] = m\\nm.listen()\", {})")
 SERVE = "__import__('_upstream_crossing').serve()"
+
+
+@functools.lru_cache(maxsize=1)
+def harness_source() -> str:
+    """This module's text: what a student's kernel is sent to install the harness (``INSTALL``
+    reads it from the request's metadata). Read once per process."""
+    with open(__file__, encoding="utf-8") as f:
+        return f.read()
+
+
+def install_request(session, serve: dict | None = None) -> dict:
+    """The execute_request that installs the harness in a student's kernel (and, with
+    ``serve``, answers that request as ``SERVE`` would): what the grader sends first."""
+    metadata = {"upstream_module": harness_source()}
+    code = INSTALL
+    if serve is not None:
+        metadata["upstream_call"] = json.dumps(serve, separators=(",", ":"))
+        code = f"{INSTALL}\n{SERVE}"
+    return session.msg("execute_request", {
+        "code": code, "silent": True, "store_history": False, "user_expressions": {},
+        "allow_stdin": False, "stop_on_error": False}, metadata=metadata)
 
 _HANDLES: dict[int, object] = {}
 _COPIES = [0]

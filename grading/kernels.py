@@ -140,7 +140,8 @@ class BoundedKernelManager(AsyncKernelManager):
 
 class BootedAhead:
     """One kernel booted ahead of need; a new one for every submission. Subclasses give
-    ``_start()`` and ``release(kernel)``, and set ``ready``, ``server`` and ``base``."""
+    ``_start()`` and ``release(kernel)``, and set ``ready``, ``base`` and ``server`` (or their
+    own ``close``)."""
 
     ready = None
 

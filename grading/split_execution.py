@@ -51,7 +51,7 @@ from jupyter_client.provisioning import LocalProvisioner
 from jupyter_core.utils import run_sync
 from traitlets import Float, Unicode
 
-from . import course_root, forkserver
+from . import course_root
 from .kernels import (
     BootedAhead,
     BoundedKernelManager,
@@ -338,28 +338,18 @@ class TestKernel:
 
 
 class TestKernels(BootedAhead):
-    """One test kernel booted ahead of need; a new one for every submission. Forked by the
-    worker's fork server (``pool``: the one its student kernels come from), or by one of its
-    own where there is no pool."""
+    """One test kernel booted ahead of need; a new one for every submission, forked by the
+    fork server the worker's student kernels come from (``pool``'s)."""
 
-    def __init__(self, preload: list[str], base: str | None = None, limits: dict | None = None,
-                 pool: KernelPool | None = None):
-        self.pool, self.preload = pool, list(preload)
-        self.server = None if pool is not None else forkserver.Client(self.preload)
+    def __init__(self, pool: KernelPool, base: str | None = None, limits: dict | None = None):
+        self.pool = pool
         self.base = Path(tempfile.mkdtemp(prefix="upstream-tests-", dir=base))
         self.base.chmod(0o700)
         self.limits = dict(limits or {})
         self.ready: TestKernel | None = None
 
-    def _server(self) -> forkserver.Client:
-        if self.pool is not None:
-            return self.pool.live_server()
-        if self.server.proc.poll() is not None:
-            self.server = forkserver.Client(self.preload)
-        return self.server
-
     def _start(self) -> TestKernel:
-        server = self._server()
+        server = self.pool.live_server()  # started again if a submission killed it
         workdir = Path(tempfile.mkdtemp(dir=self.base))
         km = BoundedKernelManager(kernel_name="python3", transport="ipc",
                                   ip=str(workdir / "kernel"),
@@ -372,12 +362,10 @@ class TestKernels(BootedAhead):
         run_sync(km.start_kernel)()
         return TestKernel(km, workdir)
 
-    def close(self) -> None:
+    def close(self) -> None:  # the fork server is the pool's to close
         if self.ready is not None:
             self.release(self.ready)
             self.ready = None
-        if self.server is not None:  # our own; a pool's is the pool's to close
-            self.server.close()
         shutil.rmtree(self.base, ignore_errors=True)
 
     def release(self, kernel: TestKernel) -> None:
@@ -388,13 +376,12 @@ class TestKernels(BootedAhead):
 _TESTS: TestKernels | None = None
 
 
-def start(preload: list[str], base: str | None = None, limits: dict | None = None,
-          pool: KernelPool | None = None) -> None:
-    """Set up the test kernels (forked by ``pool``'s fork server, the worker's, or by one of
-    their own) and boot the first before any submission is graded."""
+def start(pool: KernelPool, base: str | None = None, limits: dict | None = None) -> None:
+    """Set up the test kernels (forked by ``pool``'s fork server) and boot the first before any
+    submission is graded."""
     global _TESTS
     if _TESTS is None:
-        _TESTS = TestKernels(preload, base, limits, pool)
+        _TESTS = TestKernels(pool, base, limits)
         _TESTS.refill()  # the first submission's test kernel boots while its cells run
 
 
@@ -436,8 +423,7 @@ class SplitExecute(SandboxedExecute):
             plan = self._plan(resources)
             if plan is not None and plan.cells:
                 if _TESTS is None:
-                    settings = kernels._POOL.settings
-                    start(settings.preload, settings.base, pool=kernels._POOL)
+                    start(kernels._POOL, kernels._POOL.settings.base)
                 self._split = plan
                 self._split_index = {
                     i: c.metadata["nbgrader"]["grade_id"] for i, c in enumerate(nb.cells)
@@ -478,16 +464,15 @@ class SplitExecute(SandboxedExecute):
             with contextlib.suppress(Exception):  # a snapshot that fails: the test takes the
                 link.request(request, "a snapshot")  # names as they are at the end, as before
             return
-        code, metadata = crossing.SERVE, {"upstream_call": json.dumps(request)}
         installing = not getattr(self, "_installed", False)
         if installing:
-            with open(crossing.__file__, encoding="utf-8") as f:
-                metadata["upstream_module"] = f.read()
-            code = f"{crossing.INSTALL}\n{crossing.SERVE}"
+            msg = crossing.install_request(self.kc.session, serve=request)
             self._installed = True
-        run_sync(_quiet)(self.kc, code, timeout, metadata)
-        if installing:
+            run_sync(_quiet)(self.kc, msg["content"]["code"], timeout, msg["metadata"])
             self._link = _student_link(self.km, timeout)
+            return
+        run_sync(_quiet)(self.kc, crossing.SERVE, timeout,
+                         {"upstream_call": json.dumps(request)})
 
 
     def _run_tests(self) -> None:

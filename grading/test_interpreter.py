@@ -87,8 +87,7 @@ class _Link:
         self.requests = 0
         self._install = ""
         if not installed:  # the worker sends it with the first snapshot, as a rule
-            with open(crossing.__file__, encoding="utf-8") as f:
-                self._install = f.read()
+            self._install = crossing.harness_source()
         else:
             self._open_channel()
 

@@ -63,7 +63,7 @@ def worker_main(args: dict) -> None:
     pool = kernels.KernelPool(kernels.PoolSettings(**args["pool"]), server)
     kernels.set_pool(pool)
     if config.SplitExecute.tests_in == "test-interpreter":  # before the first job
-        split_execution.start(pool.settings.preload, pool.settings.base, pool=pool)
+        split_execution.start(pool, pool.settings.base)
     _send(["ready", pool.server.not_preloaded])
     try:
         for line in sys.stdin:

@@ -6,7 +6,6 @@ cells where the kernel has no channel."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import zmq
@@ -36,11 +35,7 @@ def student(tmp_path_factory):
     kc.start_channels()
     kc.wait_for_ready(timeout=60)
     kc.execute(STUDENT_CELLS, reply=True, timeout=60)
-    msg = kc.session.msg("execute_request", {
-        "code": crossing.INSTALL, "silent": True, "store_history": False,
-        "user_expressions": {}, "allow_stdin": False, "stop_on_error": False},
-        metadata={"upstream_module": Path(crossing.__file__).read_text(encoding="utf-8")})
-    kc.shell_channel.send(msg)
+    kc.shell_channel.send(crossing.install_request(kc.session))
     kc.get_shell_msg(timeout=60)
     kc.stop_channels()
     info = {k: (v.decode() if isinstance(v, bytes) else v)
